@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // e2e files each start their own moto server; two cores, so keep parallelism modest.
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
