@@ -1,0 +1,38 @@
+/**
+ * AWS commercial regions where EKS runs and FortiCNAPP ingests audit logs. GovCloud and China are
+ * left out on purpose: FortiCNAPP does not support them (reference/lacework.md §6, go-sdk #1231/#1325).
+ */
+export const KNOWN_REGIONS: readonly string[] = [
+  'af-south-1',
+  'ap-east-1', 'ap-east-2',
+  'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'ap-south-1', 'ap-south-2',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-6', 'ap-southeast-7',
+  'ca-central-1', 'ca-west-1',
+  'eu-central-1', 'eu-central-2',
+  'eu-north-1',
+  'eu-south-1', 'eu-south-2',
+  'eu-west-1', 'eu-west-2', 'eu-west-3',
+  'il-central-1',
+  'me-central-1', 'me-south-1',
+  'mx-central-1',
+  'sa-east-1',
+  'us-east-1', 'us-east-2',
+  'us-west-1', 'us-west-2',
+];
+
+const REGION_SHAPE = /^[a-z]{2}-[a-z]+-\d{1,2}$/;
+
+/** undefined when fine; otherwise one line that says what is wrong and what to do. */
+export function checkRegion(region: string): string | undefined {
+  if (!REGION_SHAPE.test(region)) {
+    return `'${region}' is not an AWS region name (expected something like eu-central-1).`;
+  }
+  if (/^(us-gov|cn|us-iso)/.test(region)) {
+    return `Region '${region}' is not supported: FortiCNAPP does not ingest EKS audit logs from GovCloud or China.`;
+  }
+  if (!KNOWN_REGIONS.includes(region)) {
+    return `Unknown AWS region '${region}'. Use one of: ${KNOWN_REGIONS.join(', ')}.`;
+  }
+  return undefined;
+}

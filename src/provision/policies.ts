@@ -1,0 +1,178 @@
+/**
+ * Every policy document the tool writes (reference/aws-resources.md §1), tightened where DESIGN §7 says:
+ * service trusts carry confused-deputy conditions, no wildcard actions, `Resource: "*"` only for
+ * iam:ListAccountAliases, a TLS-only bucket policy, and the Firehose error prefix inside the role's policy.
+ */
+import type { Names } from '../config/naming.js';
+import { PARTITION } from '../config/naming.js';
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Record<string, unknown>[];
+}
+
+const doc = (...Statement: Record<string, unknown>[]): PolicyDocument => ({ Version: '2012-10-17', Statement });
+
+export const laceworkPrincipal = (laceworkAccountId: string) => `arn:${PARTITION}:iam::${laceworkAccountId}:role/lacework-platform`;
+
+/** FortiCNAPP's platform role may assume the cross-account role only with our external ID. */
+export function crossAccountTrust(laceworkAccountId: string, externalId: string): PolicyDocument {
+  return doc({
+    Sid: 'FortiCNAPPAssumeRole',
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Principal: { AWS: laceworkPrincipal(laceworkAccountId) },
+    Condition: { StringEquals: { 'sts:ExternalId': externalId } },
+  });
+}
+
+/** What FortiCNAPP may do with the role: read the objects, subscribe to the topic, read the account alias. */
+export function crossAccountPolicy(bucketArn: string, topicArn: string): PolicyDocument {
+  return doc(
+    { Sid: 'S3Permissions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [bucketArn, `${bucketArn}/*`] },
+    { Sid: 'SNSPermissions', Effect: 'Allow', Action: ['sns:GetTopicAttributes', 'sns:Subscribe', 'sns:Unsubscribe'], Resource: topicArn },
+    { Sid: 'AccountAliasPermissions', Effect: 'Allow', Action: ['iam:ListAccountAliases'], Resource: '*' },
+  );
+}
+
+export function firehoseTrust(names: Names): PolicyDocument {
+  return doc({
+    Sid: 'FirehoseAssumeRole',
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Principal: { Service: 'firehose.amazonaws.com' },
+    Condition: {
+      StringEquals: { 'aws:SourceAccount': names.accountId },
+      ArnLike: { 'aws:SourceArn': names.streamArn },
+    },
+  });
+}
+
+/** Firehose writes objects under the delivery prefix and, on errors, under the error prefix. */
+export function firehosePolicy(bucketArn: string, names: Names): PolicyDocument {
+  return doc({
+    Sid: 'FirehoseWriteAuditLogs',
+    Effect: 'Allow',
+    Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+    Resource: [`${bucketArn}/${names.objectPrefix}*`, `${bucketArn}/${names.errorPrefix}*`],
+  });
+}
+
+/** CloudWatch Logs of each region used may assume the role, for log groups of this account only. */
+export function cloudwatchTrust(regions: string[], accountId: string): PolicyDocument {
+  const sorted = [...new Set(regions)].sort();
+  return doc({
+    Sid: 'CloudWatchLogsAssumeRole',
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Principal: { Service: sorted.map((r) => `logs.${r}.amazonaws.com`) },
+    Condition: {
+      StringEquals: { 'aws:SourceAccount': accountId },
+      ArnLike: { 'aws:SourceArn': sorted.map((r) => `arn:${PARTITION}:logs:${r}:${accountId}:*`) },
+    },
+  });
+}
+
+export function cloudwatchPolicy(streamArn: string): PolicyDocument {
+  return doc({ Sid: 'PutAuditLogsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: streamArn });
+}
+
+/** Regions a CloudWatch trust policy (ours) admits, read back from its service principals. */
+export function regionsInCloudwatchTrust(policy: unknown): string[] {
+  const stmts = ((policy as PolicyDocument | undefined)?.Statement ?? []) as { Principal?: { Service?: string | string[] } }[];
+  const services = stmts.flatMap((s) => {
+    const svc = s.Principal?.Service;
+    return svc === undefined ? [] : Array.isArray(svc) ? svc : [svc];
+  });
+  return services.map((s) => /^logs\.([a-z0-9-]+)\.amazonaws\.com$/.exec(s)?.[1]).filter((r): r is string => !!r);
+}
+
+/**
+ * Key policy of the one KMS key (bucket, topic, stream). Service statements carry aws:SourceAccount;
+ * principals of this account may decrypt (that is how the cross-account role reads the objects).
+ */
+export function kmsKeyPolicy(names: Names, firehoseRoleArn: string, laceworkAccountId: string): PolicyDocument {
+  const acct = names.accountId;
+  return doc(
+    { Sid: 'EnableAccountRoot', Effect: 'Allow', Principal: { AWS: `arn:${PARTITION}:iam::${acct}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 'AllowFirehoseRole',
+      Effect: 'Allow',
+      Principal: { AWS: firehoseRoleArn },
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Resource: '*',
+    },
+    {
+      Sid: 'AllowS3AndSNSServices',
+      Effect: 'Allow',
+      Principal: { Service: ['s3.amazonaws.com', 'sns.amazonaws.com'] },
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': acct } },
+    },
+    {
+      Sid: 'AllowFortiCNAPP',
+      Effect: 'Allow',
+      Principal: { AWS: laceworkPrincipal(laceworkAccountId) },
+      Action: ['kms:Decrypt', 'kms:DescribeKey'],
+      Resource: '*',
+    },
+    {
+      Sid: 'AllowAccountPrincipalsToDecrypt',
+      Effect: 'Allow',
+      Principal: { AWS: '*' },
+      Action: ['kms:Decrypt', 'kms:ReEncryptFrom'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:CallerAccount': acct } },
+    },
+  );
+}
+
+/** FortiCNAPP may subscribe; S3 (this bucket, this account) may publish. */
+export function topicPolicy(topicArn: string, bucketName: string, accountId: string, laceworkAccountId: string): PolicyDocument {
+  return doc(
+    { Sid: 'AllowFortiCNAPPToSubscribe', Effect: 'Allow', Principal: { AWS: laceworkPrincipal(laceworkAccountId) }, Action: 'sns:Subscribe', Resource: topicArn },
+    {
+      Sid: 'AllowS3ToPublish',
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: topicArn,
+      Condition: { StringEquals: { 'AWS:SourceAccount': accountId }, ArnLike: { 'AWS:SourceArn': `arn:${PARTITION}:s3:*:*:${bucketName}` } },
+    },
+  );
+}
+
+/** Refuses every request that does not use TLS. */
+export function bucketPolicy(bucketArn: string): PolicyDocument {
+  return doc({
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  });
+}
+
+/** Compares two policy documents regardless of key order (IAM returns them URL-encoded; decode first). */
+export function samePolicy(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+/** IAM returns policy documents URL-encoded. */
+export function parsePolicy(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text.startsWith('%7B') || text.startsWith('%7b') ? decodeURIComponent(text) : text);
+  } catch {
+    return undefined;
+  }
+}
