@@ -8,5 +8,7 @@ export default defineConfig({
     // e2e files each start their own moto server; two cores, so keep parallelism modest.
     maxWorkers: 2,
     minWorkers: 1,
+    // The SDK's Node 20 deprecation notice is noise in test output (the product silences it too).
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

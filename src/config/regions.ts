@@ -25,14 +25,37 @@ const REGION_SHAPE = /^[a-z]{2}-[a-z]+-\d{1,2}$/;
 
 /** undefined when fine; otherwise one line that says what is wrong and what to do. */
 export function checkRegion(region: string): string | undefined {
+  if (/^(us-gov|cn|us-iso)-/.test(region)) {
+    return `Region '${region}' is not supported: FortiCNAPP does not ingest EKS audit logs from GovCloud or China.`;
+  }
   if (!REGION_SHAPE.test(region)) {
     return `'${region}' is not an AWS region name (expected something like eu-central-1).`;
   }
-  if (/^(us-gov|cn|us-iso)/.test(region)) {
-    return `Region '${region}' is not supported: FortiCNAPP does not ingest EKS audit logs from GovCloud or China.`;
-  }
   if (!KNOWN_REGIONS.includes(region)) {
-    return `Unknown AWS region '${region}'. Use one of: ${KNOWN_REGIONS.join(', ')}.`;
+    const near = closest(region);
+    return near
+      ? `Unknown AWS region '${region}'; did you mean ${near}?`
+      : `Unknown AWS region '${region}'; see 'aws ec2 describe-regions' for the regions your account has.`;
   }
   return undefined;
+}
+
+/** The known region at edit distance 2 or less, if exactly one is nearest. */
+function closest(input: string): string | undefined {
+  const dist = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0] as number;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j] as number;
+        row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length] as number;
+  };
+  const scored = KNOWN_REGIONS.map((r) => ({ r, d: dist(input, r) })).sort((x, y) => x.d - y.d);
+  const best = scored[0];
+  return best && best.d <= 2 && scored[1]?.d !== best.d ? best.r : undefined;
 }

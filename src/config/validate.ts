@@ -50,6 +50,8 @@ export function parseRegionClusters(raw: string): { region: string; clusters: st
 
 export type ArnKind = 's3-bucket' | 'iam-role' | 'kms-key' | 'sqs-queue';
 
+const ARN_LABEL: Record<ArnKind, string> = { 's3-bucket': 'an S3 bucket', 'iam-role': 'an IAM role', 'kms-key': 'a KMS key', 'sqs-queue': 'an SQS queue' };
+
 const ARN_SHAPES: Record<ArnKind, { re: RegExp; example: string }> = {
   's3-bucket': { re: /^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/?$/, example: 'arn:aws:s3:::my-bucket' },
   'iam-role': { re: /^arn:aws:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/, example: 'arn:aws:iam::123456789012:role/my-role' },
@@ -62,7 +64,7 @@ const ARN_SHAPES: Record<ArnKind, { re: RegExp; example: string }> = {
 
 export function checkArn(kind: ArnKind, value: string, flag: string): string | undefined {
   const shape = ARN_SHAPES[kind];
-  if (!shape.re.test(value)) return `${flag} '${value}' is not a ${kind} ARN (expected e.g. ${shape.example}).`;
+  if (!shape.re.test(value)) return `${flag} '${value}' is not ${ARN_LABEL[kind]} ARN (expected e.g. ${shape.example}).`;
   return undefined;
 }
 
