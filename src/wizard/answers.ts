@@ -1,0 +1,182 @@
+/**
+ * Saved wizard answers, one file per AWS account: `<stateDir>/answers/<accountId>.json` (directory 0700,
+ * file 0600, written whole through a temp file, fsync and rename). A later run offers to load them as
+ * the defaults of its questions (reference/lacework.md §1.3, but scoped to the AWS account rather than to
+ * an API key, and without the one-hour expiry: the clusters of an account rarely change that fast).
+ *
+ * Never a secret: the type has no field for one, and `saveAnswers` writes only the fields below. Values read
+ * back are only defaults, so a malformed or stale file is ignored field by field instead of failing the run.
+ */
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, chmodSync, writeSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkAwsAccountId, checkClusterName, checkRegion } from '../config/validate.js';
+
+export const ANSWERS_VERSION = 1;
+
+/** Advanced options as the matching flags hold them (strings where the flag takes a string). */
+export interface SavedOptions {
+  existingBucketArn?: string;
+  bucketLifecycleDays?: string;
+  bucketVersioning?: boolean;
+  existingCaRoleArn?: string;
+  /** Not a secret: AWS documents the external ID as a shared identifier, and the journal keeps it too. */
+  existingCaExternalId?: string;
+  existingFirehoseRoleArn?: string;
+  existingCwRoleArn?: string;
+  kmsKeyArn?: string;
+  noKms?: boolean;
+  integrationName?: string;
+  homeRegion?: string;
+}
+
+/** How the FortiCNAPP key was given last time, without the key itself. */
+export interface SavedCredentials {
+  method: 'key-file' | 'typed';
+  /** Path of the downloaded key file (the file holds the secret; its path does not). */
+  apiKeyFile?: string;
+  /** FortiCNAPP account name, e.g. `acme`. */
+  account?: string;
+}
+
+export interface SavedAnswers {
+  version: typeof ANSWERS_VERSION;
+  /** ISO time of the save. */
+  savedAt: string;
+  accountId: string;
+  regionClusters: Record<string, string[]>;
+  multiRegion: boolean;
+  /** Whether the advanced menu was opened (the default of that question next time). */
+  advanced: boolean;
+  options: SavedOptions;
+  credentials?: SavedCredentials;
+}
+
+export function answersDir(stateDir: string): string {
+  return join(stateDir, 'answers');
+}
+
+export function answersPath(stateDir: string, accountId: string): string {
+  return join(answersDir(stateDir), `${accountId}.json`);
+}
+
+/**
+ * Whether any answers were ever saved here. Cheap (no AWS): the wizard asks STS for the account, which loads
+ * the AWS SDK, only when this says there is something to offer.
+ */
+export function hasSavedAnswers(stateDir: string): boolean {
+  try {
+    return readdirSync(answersDir(stateDir)).some((f) => /^\d{12}\.json$/.test(f));
+  } catch {
+    return false;
+  }
+}
+
+const OPTION_STRINGS = [
+  'existingBucketArn',
+  'bucketLifecycleDays',
+  'existingCaRoleArn',
+  'existingCaExternalId',
+  'existingFirehoseRoleArn',
+  'existingCwRoleArn',
+  'kmsKeyArn',
+  'integrationName',
+  'homeRegion',
+] as const;
+
+/**
+ * The answers saved for `accountId`, or undefined (none, unreadable, another version or another account).
+ * Region/cluster entries that no longer pass the validators are dropped, as are fields of the wrong type.
+ */
+export function loadAnswers(stateDir: string, accountId: string): SavedAnswers | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(answersPath(stateDir, accountId), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r.version !== ANSWERS_VERSION || r.accountId !== accountId) return undefined;
+
+  const regionClusters: Record<string, string[]> = {};
+  if (typeof r.regionClusters === 'object' && r.regionClusters !== null) {
+    for (const [region, clusters] of Object.entries(r.regionClusters as Record<string, unknown>)) {
+      if (checkRegion(region) || !Array.isArray(clusters)) continue;
+      const names = clusters.filter((c): c is string => typeof c === 'string' && !checkClusterName(c));
+      if (names.length > 0) regionClusters[region] = names;
+    }
+  }
+  const options: SavedOptions = {};
+  const o = (typeof r.options === 'object' && r.options !== null ? r.options : {}) as Record<string, unknown>;
+  for (const k of OPTION_STRINGS) if (typeof o[k] === 'string') options[k] = o[k] as string;
+  if (typeof o.bucketVersioning === 'boolean') options.bucketVersioning = o.bucketVersioning;
+  if (typeof o.noKms === 'boolean') options.noKms = o.noKms;
+
+  let credentials: SavedCredentials | undefined;
+  const c = r.credentials as Record<string, unknown> | undefined;
+  if (c && (c.method === 'key-file' || c.method === 'typed')) {
+    credentials = { method: c.method };
+    if (typeof c.apiKeyFile === 'string') credentials.apiKeyFile = c.apiKeyFile;
+    if (typeof c.account === 'string') credentials.account = c.account;
+  }
+  return {
+    version: ANSWERS_VERSION,
+    savedAt: typeof r.savedAt === 'string' ? r.savedAt : '',
+    accountId,
+    regionClusters,
+    multiRegion: r.multiRegion === true,
+    advanced: r.advanced === true,
+    options,
+    ...(credentials ? { credentials } : {}),
+  };
+}
+
+/**
+ * Writes the answers for their account, replacing what was there. Only the known fields are copied, so an
+ * object carrying more (a secret by mistake) still writes none of it.
+ * @returns the path written.
+ */
+export function saveAnswers(stateDir: string, answers: Omit<SavedAnswers, 'version' | 'savedAt'>): string {
+  const accountProblem = checkAwsAccountId(answers.accountId, 'account id');
+  if (accountProblem) throw new Error(accountProblem);
+  const dir = answersDir(stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // mkdir's mode does not apply to a directory that already existed
+  const options: SavedOptions = {};
+  for (const k of OPTION_STRINGS) if (answers.options[k] !== undefined) options[k] = answers.options[k];
+  if (answers.options.bucketVersioning !== undefined) options.bucketVersioning = answers.options.bucketVersioning;
+  if (answers.options.noKms !== undefined) options.noKms = answers.options.noKms;
+  const doc: SavedAnswers = {
+    version: ANSWERS_VERSION,
+    savedAt: new Date().toISOString(),
+    accountId: answers.accountId,
+    regionClusters: answers.regionClusters,
+    multiRegion: answers.multiRegion,
+    advanced: answers.advanced,
+    options,
+    ...(answers.credentials
+      ? {
+          credentials: {
+            method: answers.credentials.method,
+            ...(answers.credentials.apiKeyFile !== undefined ? { apiKeyFile: answers.credentials.apiKeyFile } : {}),
+            ...(answers.credentials.account !== undefined ? { account: answers.credentials.account } : {}),
+          },
+        }
+      : {}),
+  };
+  const path = answersPath(stateDir, answers.accountId);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    fchmodSync(fd, 0o600); // in case a stale temp file of the same name existed with wider permissions
+    writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
+    fsyncSync(fd); // on disk before the rename makes it the answers file
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  return path;
+}
