@@ -2,22 +2,43 @@
  * All terminal output. Results go to stdout (with --json: exactly one JSON document), progress and logs
  * to stderr. Colour only on a TTY and without --no-color / NO_COLOR.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineEvent, ResourceResult } from '../provision/engine.js';
 import { kindLabel } from '../plan/format.js';
 
 export interface Output {
   json: boolean;
   color: boolean;
+  /** Progress as a live task list (stderr is a terminal and colour is on); otherwise plain lines. */
+  live: boolean;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
-  c: ChalkInstance;
+  c: Colors;
+}
+
+/** The few colours the CLI uses. */
+export interface Colors {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+/**
+ * Basic ANSI colours, or none. Not chalk: its colour-support probe loads node:tty on every start, `--help`
+ * included, and the CLI decides about colour itself (makeOutput).
+ */
+export function colors(on: boolean): Colors {
+  const paint = (open: number, close: number) => (text: string) => (on ? `\x1b[${open}m${text}\x1b[${close}m` : text);
+  return { red: paint(31, 39), green: paint(32, 39), yellow: paint(33, 39), cyan: paint(36, 39), dim: paint(2, 22), bold: paint(1, 22) };
 }
 
 export function makeOutput(opts: { json?: boolean; color?: boolean }, env: NodeJS.ProcessEnv = process.env): Output {
   const tty = !!(process.stderr.isTTY && (opts.json || process.stdout.isTTY));
   const color = opts.color !== false && !env.NO_COLOR && !env.LW_NOCOLOR && tty;
-  return { json: !!opts.json, color, out: process.stdout, err: process.stderr, c: new Chalk({ level: color ? 1 : 0 }) };
+  const live = color && !!process.stderr.isTTY && env.TERM !== 'dumb';
+  return { json: !!opts.json, color, live, out: process.stdout, err: process.stderr, c: colors(color) };
 }
 
 /** A line for people: to stdout normally, to stderr under --json (stdout holds only the JSON). */
@@ -58,8 +79,28 @@ export function jsonResources(results: ResourceResult[]): JsonDocument['resource
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 
-/** Progress as plain timestamped lines on stderr (also used when stderr is not a TTY). */
+/** `IAM role x` or `subscription filter y (us-east-1)`. */
+const labelOf = (kind: string, name: string, region: string) => `${kindLabel(kind)} ${name}${region !== 'global' ? ` (${region})` : ''}`;
+
+const verbOf = (kind: string, op: 'create' | 'change' | 'delete' | 'restore') =>
+  ({ create: kind === 'eks-audit-logging' ? 'enabling' : 'creating', change: 'changing', delete: kind === 'eks-audit-logging' ? 'restoring' : 'deleting', restore: 'restoring' })[op];
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** What happened to a resource, in words: cluster logging is enabled and restored, not created and deleted. */
+const doneLabel = (kind: string, action: string) =>
+  kind === 'eks-audit-logging' ? ({ created: 'enabled', deleted: 'restored' } as Record<string, string>)[action] ?? action : action;
+
+/**
+ * Progress on stderr: a live task list on a terminal (see {@link liveProgress}), otherwise plain
+ * timestamped lines. With --json, stdout still holds only the JSON document: progress never goes there.
+ */
 export function progressPrinter(o: Output): (e: EngineEvent) => void {
+  return o.live ? liveProgress(o) : plainProgress(o);
+}
+
+/** Plain timestamped lines, one per event (stderr is not a terminal, or --no-color / NO_COLOR). */
+export function plainProgress(o: Output): (e: EngineEvent) => void {
   const names = new Map<string, string>();
   const line = (text: string) => o.err.write(`${o.c.dim(`[${stamp()}]`)} ${text}\n`);
   return (e) => {
@@ -69,25 +110,123 @@ export function progressPrinter(o: Output): (e: EngineEvent) => void {
         else if (e.phase === 'teardown') line('Tearing down…');
         break;
       case 'start': {
-        const label = `${kindLabel(e.kind)} ${e.name}${e.region !== 'global' ? ` (${e.region})` : ''}`;
+        const label = labelOf(e.kind, e.name, e.region);
         names.set(e.key, label);
-        const verb = { create: e.kind === 'eks-audit-logging' ? 'enabling' : 'creating', change: 'changing', delete: e.kind === 'eks-audit-logging' ? 'restoring' : 'deleting', restore: 'restoring' }[e.op];
-        line(`${verb} ${label}`);
+        line(`${verbOf(e.kind, e.op)} ${label}`);
         break;
       }
       case 'progress':
         line(o.c.dim(`  ${names.get(e.key) ?? e.key}: ${e.message}`));
         break;
       case 'done': {
-        const label = names.get(e.key) ?? `${kindLabel(e.kind)} ${e.name}`;
-        const took = e.ms >= 100 ? ` (${(e.ms / 1000).toFixed(1)} s)` : '';
-        line(`${o.c.green('✓')} ${label} ${e.action}${took}`);
+        const label = names.get(e.key) ?? labelOf(e.kind, e.name, e.region);
+        const took = e.ms >= 100 ? ` (${seconds(e.ms)})` : '';
+        line(`${o.c.green('✓')} ${label} ${doneLabel(e.kind, e.action)}${took}`);
         break;
       }
       case 'failed':
-        line(`${o.c.red('✗')} ${names.get(e.key) ?? `${kindLabel(e.kind)} ${e.name}`}: ${e.message}`);
+        line(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.kind, e.name, e.region)}: ${e.message}`);
         break;
     }
+  };
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+interface Running {
+  label: string;
+  verb: string;
+  started: number;
+  note?: string;
+}
+
+/**
+ * The live task list for a terminal: every running task on its own line (spinner, step, region, elapsed
+ * time, and what it waits for), redrawn in place; a finished task becomes a permanent line above the
+ * list. Lines are cut to the terminal width so the redraw never miscounts wrapped lines, and the list
+ * shows at most as many tasks as fit on the screen. The timer is unref'd: it never keeps the process alive.
+ */
+export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?: number } = {}): (e: EngineEvent) => void {
+  const out = o.err as NodeJS.WritableStream & { columns?: number; rows?: number };
+  const now = opts.now ?? Date.now;
+  const running = new Map<string, Running>();
+  const names = new Map<string, string>();
+  let drawn = 0;
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const fit = (text: string) => {
+    const width = Math.max(20, (out.columns ?? 80) - 1);
+    return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  };
+  const erase = () => {
+    if (drawn > 0) out.write(`\r\x1b[${drawn}A\x1b[J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    erase();
+    const maxLines = Math.max(3, (out.rows ?? 24) - 2);
+    const tasks = [...running.values()];
+    const shown = tasks.length > maxLines ? tasks.slice(0, maxLines - 1) : tasks;
+    const spin = SPINNER[frame % SPINNER.length] as string;
+    const lines = shown.map((t) => {
+      const plain = fit(`${spin} ${t.verb} ${t.label}  ${seconds(now() - t.started)}${t.note ? `  ${t.note}` : ''}`);
+      return o.c.cyan(plain.slice(0, 1)) + plain.slice(1);
+    });
+    if (tasks.length > shown.length) lines.push(o.c.dim(`  … and ${tasks.length - shown.length} more running`));
+    if (lines.length > 0) out.write(lines.join('\n') + '\n');
+    drawn = lines.length;
+  };
+  // A finished task's line scrolls like any output (a wrapped one does no harm above the list).
+  const permanent = (text: string) => {
+    erase();
+    out.write(text + '\n');
+  };
+  const tick = () => {
+    frame++;
+    draw();
+  };
+  const sync = () => {
+    if (running.size > 0 && !timer) {
+      timer = setInterval(tick, opts.intervalMs ?? 100);
+      timer.unref();
+    } else if (running.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+    draw();
+  };
+
+  return (e) => {
+    switch (e.type) {
+      case 'phase':
+        if (e.phase === 'rollback') permanent(o.c.yellow(`Rolling back: ${e.message ?? ''}`));
+        else if (e.phase === 'teardown') permanent('Tearing down…');
+        break;
+      case 'start': {
+        const label = labelOf(e.kind, e.name, e.region);
+        names.set(e.key, label);
+        running.set(e.key, { label, verb: verbOf(e.kind, e.op), started: now() });
+        break;
+      }
+      case 'progress': {
+        const t = running.get(e.key);
+        if (t) t.note = e.message;
+        break;
+      }
+      case 'done': {
+        const t = running.get(e.key);
+        running.delete(e.key);
+        const label = names.get(e.key) ?? labelOf(e.kind, e.name, e.region);
+        permanent(`${o.c.green('✓')} ${label} ${doneLabel(e.kind, e.action)}${e.ms >= 100 ? o.c.dim(`  ${seconds(t ? now() - t.started : e.ms)}`) : ''}`);
+        break;
+      }
+      case 'failed':
+        running.delete(e.key);
+        permanent(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.kind, e.name, e.region)}: ${e.message}`);
+        break;
+    }
+    sync();
   };
 }
 

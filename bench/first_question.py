@@ -1,0 +1,55 @@
+"""Time to first question: runs a command in a pseudo-terminal and prints the milliseconds from fork until
+a prompt (`? <question>`, as @inquirer draws it) appears on the screen; then kills that command (by its pid).
+
+Usage: python3 first_question.py <timeout-seconds> <argv...>
+Prints `<ms>` on success, or `none <last output>` if no question appeared before the command ended or timed out.
+"""
+import os
+import pty
+import re
+import select
+import signal
+import sys
+import time
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+QUESTION = re.compile(rb"(^|[\r\n])\s*\? \S")
+
+
+def main() -> int:
+    timeout = float(sys.argv[1])
+    argv = sys.argv[2:]
+    t0 = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    seen = b""
+    found = None
+    while time.monotonic() - t0 < timeout:
+        ready, _, _ = select.select([fd], [], [], 0.02)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+        if QUESTION.search(ANSI.sub(b"", seen)):
+            found = (time.monotonic() - t0) * 1000
+            break
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    if found is None:
+        print("none " + ANSI.sub(b"", seen)[-300:].decode("utf8", "replace").replace("\n", " | "))
+        return 1
+    print(f"{found:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
