@@ -84,7 +84,7 @@ export function buildProgram(run: Runner): Command {
   program
     .command('permissions')
     .description('print the IAM policy the person running setup and teardown needs')
-    .option('--json', 'the policy document only')
+    .option('--json', 'one JSON document (schemaVersion 1) with the policy under "policy"')
     .action((opts: Record<string, unknown>) => run('permissions', opts));
   return program;
 }
