@@ -98,13 +98,6 @@ describe('readKeyFile', () => {
     expect(err.message).toContain('it is a directory');
   });
 
-  it.skipIf(process.getuid?.() === 0)('names an unreadable file', async () => {
-    const path = await writeKeyFile({ keyId: KEY_ID, secret: SECRET });
-    await chmod(path, 0o000);
-    const err = await usageError(() => readKeyFile(path));
-    expect(err.message).toContain('permission denied');
-  });
-
   it('rejects text that is not JSON without quoting it', async () => {
     // JSON.parse would quote this text (and so the secret) in its own message.
     const path = await writeKeyFile(`{"keyId": "${KEY_ID}", "secret": ${SECRET}}`);
