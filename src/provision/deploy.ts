@@ -73,10 +73,53 @@ export function existingDeployment(stateDir: string, accountId: string, prefix: 
     .sort((a, b) => b.header.at.localeCompare(a.header.at))[0];
 }
 
+/**
+ * The FortiCNAPP client setup uses. A registration that has been sent is never cut off: when the run is
+ * interrupted (or stopped because another step failed) while a request is in flight, the abort waits for
+ * that answer. Cutting it off would leave the registration to land at FortiCNAPP after the rollback had
+ * looked for it and found nothing; waiting means it comes back, is journalled, and is rolled back. Backoff
+ * pauses between attempts still end at once. Requests are bounded by the client's own timeout.
+ */
+export function patientLaceworkApi(credentials: LaceworkCredentials): LaceworkApi {
+  let inFlight = 0;
+  const whenIdle: (() => void)[] = [];
+  const api = createLaceworkApi(credentials, {
+    fetch: async (input, init) => {
+      inFlight++;
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) for (const f of whenIdle.splice(0)) f();
+      }
+    },
+  });
+  return {
+    ...api,
+    async createEksAudit(input, opts = {}) {
+      const outer = opts.signal;
+      if (!outer) return api.createEksAudit(input, opts);
+      const gate = new AbortController();
+      const onAbort = () => {
+        const close = () => gate.abort(outer.reason);
+        if (inFlight === 0) close();
+        else whenIdle.push(close);
+      };
+      if (outer.aborted) onAbort();
+      else outer.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await api.createEksAudit(input, { ...opts, signal: gate.signal });
+      } finally {
+        outer.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
 /** Everything up to the plan: read-only. Throws UsageError (exit 2) with every preflight problem. */
 export async function prepare(request: SetupRequest, signal: AbortSignal): Promise<Prepared> {
   const aws = request.aws ?? createAwsClients({ profile: request.awsProfile });
-  const lacework = createLaceworkApi(request.credentials);
+  const lacework = patientLaceworkApi(request.credentials);
   const inputs = { ...request.inputs };
 
   const [accountId] = await Promise.all([
@@ -114,7 +157,9 @@ export async function prepare(request: SetupRequest, signal: AbortSignal): Promi
     tags: resourceTags(deploymentId, inputs.tags),
   };
   const tasks = allTasks({ inputs, names, accountId });
-  const unfinished = new Set(existing ? [...replay(existing.records).values()].filter((s) => s.pendingIntent).map((s) => s.key) : []);
+  // Only an unfinished *create* is finished by create(); an unfinished change is decided afresh by find
+  // (forcing create there would record the resource as made by this run, and a rollback would delete it).
+  const unfinished = new Set(existing ? [...replay(existing.records).values()].filter((s) => s.pendingIntent?.op === 'create').map((s) => s.key) : []);
   const planned = await findAll(tasks, base, signal, unfinished);
   const plan = buildPlan({ deploymentId, accountId, homeRegion: inputs.homeRegion, conflicts: [] }, planned);
   return {

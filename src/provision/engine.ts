@@ -3,7 +3,7 @@
  * change (intent before the call, done after), and undoes this run's changes newest first when a task
  * fails for good or the run is interrupted. It never prints: it emits events for the CLI to render.
  */
-import { AppError, errorMessage } from '../errors.js';
+import { AppError } from '../errors.js';
 import { describeAwsError } from '../aws/errors.js';
 import type { Journal } from '../journal/journal.js';
 import type { DoneRecord, IntentRecord } from '../journal/records.js';
@@ -117,12 +117,21 @@ export interface ApplyOptions {
   noRollback?: boolean;
 }
 
+/** One line for an error: our own messages as they are, AWS errors with their code. */
+export function explain(err: unknown): string {
+  return err instanceof AppError ? err.message : describeAwsError(err);
+}
+
 function resultOf(task: Task, ref: Ref, action: Action): ResourceResult {
   return { kind: task.kind, key: task.key, id: ref.id, arn: ref.arn, region: task.region, action };
 }
 
 export async function applyPlan(planned: PlannedTask[], base: SetupBase, opts: ApplyOptions): Promise<ApplyOutcome> {
   const { journal, emit, signal } = opts;
+  // Once a task fails for good everything will be rolled back, so the others stop at their next wait
+  // instead of finishing (a filter may otherwise retry for minutes before the rollback can start).
+  const stop = new AbortController();
+  const runSignal = AbortSignal.any([signal, stop.signal]);
   const slots = new Slots(opts.concurrency ?? 10);
   const refs = new Map<string, Ref>();
   const results: ResourceResult[] = [];
@@ -145,13 +154,13 @@ export async function applyPlan(planned: PlannedTask[], base: SetupBase, opts: A
   const ctxFor = (task: Task, resuming: boolean): StepContext => ({
     ...base,
     refs,
-    signal,
+    signal: runSignal,
     resuming,
     progress: (message) => emit({ type: 'progress', key: task.key, message }),
     sleep: async (ms) => {
       slots.release();
       try {
-        await abortableSleep(ms, signal);
+        await abortableSleep(ms, runSignal);
       } finally {
         await slots.acquire();
       }
@@ -191,8 +200,13 @@ export async function applyPlan(planned: PlannedTask[], base: SetupBase, opts: A
       emit({ type: 'done', key: task.key, kind: task.kind, region: task.region, name: task.name, action, ms: Date.now() - t0 });
     } catch (err) {
       failed.add(task.key);
-      if (!signal.aborted && !failure) failure = { key: task.key, kind: task.kind, name: task.name, error: err };
-      emit({ type: 'failed', key: task.key, kind: task.kind, region: task.region, name: task.name, message: signal.aborted ? 'interrupted' : describeAwsError(err) });
+      const stopped = !signal.aborted && !!failure;
+      if (!signal.aborted && !failure) {
+        failure = { key: task.key, kind: task.kind, name: task.name, error: err };
+        stop.abort(new AppError('Stopped', 'stopped because another step failed'));
+      }
+      const message = signal.aborted ? 'interrupted' : stopped ? 'stopped because another step failed' : explain(err);
+      emit({ type: 'failed', key: task.key, kind: task.kind, region: task.region, name: task.name, message });
     } finally {
       slots.release();
     }
@@ -309,11 +323,20 @@ export async function undoAll(
         kind: item.kind, key: item.key, id: ref?.id ?? item.name, arn: ref?.arn, region: item.region, action,
       });
       const t0 = Date.now();
+      // Interrupted (teardown's Ctrl+C): finish the calls under way, start no new ones. What is left stays
+      // in the journal, so the next teardown resumes there.
+      if (ctx.signal.aborted) {
+        errors.push({ key: item.key, message: `${item.kind} ${item.name}: not removed (interrupted)` });
+        leftovers.push(asResult(created ? 'created' : 'changed', lastRef));
+        return;
+      }
       try {
         if (h.keep && (created || intent?.op === 'create')) {
-          journal?.append({ t: 'undone', key: item.key, kind: item.kind, how: 'kept', at: new Date().toISOString() });
-          results.push(asResult('kept', created?.ref));
-          emit({ type: 'done', key: item.key, kind: item.kind, region: item.region, name: item.name, action: 'kept', ms: 0 });
+          // Kept, never deleted; reported as kept only if it exists (a create that never landed made nothing).
+          const ref = created?.ref ?? (await h.findByName(ctx, item.region, item.name, { ...intent?.hint, ...hint }));
+          journal?.append({ t: 'undone', key: item.key, kind: item.kind, how: ref ? 'kept' : 'gone', at: new Date().toISOString() });
+          if (ref) results.push(asResult('kept', ref));
+          emit({ type: 'done', key: item.key, kind: item.kind, region: item.region, name: item.name, action: ref ? 'kept' : 'gone', ms: 0 });
           return;
         }
         if (created || intent?.op === 'create') {
@@ -335,10 +358,11 @@ export async function undoAll(
         journal?.append({ t: 'undone', key: item.key, kind: item.kind, how: 'restored', at: new Date().toISOString() });
         emit({ type: 'done', key: item.key, kind: item.kind, region: item.region, name: item.name, action: 'restored', ms: Date.now() - t0 });
       } catch (err) {
-        const message = `${item.kind} ${item.name}${item.region !== 'global' ? ` (${item.region})` : ''}: ${describeAwsError(err)}`;
+        const why = ctx.signal.aborted ? 'interrupted' : explain(err);
+        const message = `${item.kind} ${item.name}${item.region !== 'global' ? ` (${item.region})` : ''}: ${why}`;
         errors.push({ key: item.key, message });
         leftovers.push(asResult(created ? 'created' : 'changed', lastRef));
-        emit({ type: 'failed', key: item.key, kind: item.kind, region: item.region, name: item.name, message: errorMessage(err) });
+        emit({ type: 'failed', key: item.key, kind: item.kind, region: item.region, name: item.name, message: why });
       }
     });
   }

@@ -20,6 +20,14 @@ export function integrationName(ctx: Pick<StepContext, 'inputs' | 'accountId'>):
   return ctx.inputs.integrationName ?? defaultIntegrationName(ctx.accountId);
 }
 
+/** This deployment's integration at FortiCNAPP (same cross-account role and topic), if registered. */
+async function registered(c: StepContext): Promise<EksAuditIntegration | undefined> {
+  if (!c.lacework) throw new AppError('NoCredentials', 'FortiCNAPP credentials are needed to register the integration.', { exitCode: 2 });
+  return (await c.lacework.listEksAudit()).find(
+    (i) => i.data?.crossAccountCredentials?.roleArn === roleArnOf(c, 'cross-account') && i.data?.snsArn === c.names.topicArn,
+  );
+}
+
 export function tasks(ctx: Pick<StepContext, 'inputs' | 'names' | 'accountId'>): Task[] {
   const name = integrationName(ctx);
   return [
@@ -31,14 +39,16 @@ export function tasks(ctx: Pick<StepContext, 'inputs' | 'names' | 'accountId'>):
       needs: [roleKey('cross-account'), TOPIC_KEY, BUCKET_KEY, NOTIFICATION_KEY],
       hint: { roleArn: roleArnOf(ctx, 'cross-account'), snsArn: ctx.names.topicArn },
       async find(c) {
-        if (!c.lacework) throw new AppError('NoCredentials', 'FortiCNAPP credentials are needed to register the integration.', { exitCode: 2 });
-        const mine = (await c.lacework.listEksAudit()).find(
-          (i) => i.data?.crossAccountCredentials?.roleArn === roleArnOf(c, 'cross-account') && i.data?.snsArn === c.names.topicArn,
-        );
+        const mine = await registered(c);
         return mine ? { ref: refOf(mine) } : undefined;
       },
       async create(c) {
         if (!c.lacework) throw new AppError('NoCredentials', 'FortiCNAPP credentials are needed to register the integration.', { exitCode: 2 });
+        // A crashed run may have registered it after its intent record: never register a second one.
+        if (c.resuming) {
+          const mine = await registered(c);
+          if (mine) return refOf(mine);
+        }
         c.progress('registering with FortiCNAPP (retried until the new role can be assumed)');
         const created = await c.lacework.createEksAudit(
           {

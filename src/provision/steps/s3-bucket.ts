@@ -70,8 +70,9 @@ export function tasks(ctx: Pick<StepContext, 'inputs' | 'names'>): Task[] {
         const owner = await bucketOwner(await c.aws.s3(region), bucket, c.deploymentId);
         if (owner === 'absent') return undefined;
         const ref = { id: bucket, arn: names.bucketArn, region };
-        // Our random name but no tags: a crashed run made it; create() finishes its configuration.
-        if (owner === 'untagged') return { ref, drift: 'finish its configuration' };
+        // Our random name but no tags: a crashed run made it. Reported absent so that create() finishes its
+        // configuration and the journal records it as made by us (a 'change' would never be deleted).
+        if (owner === 'untagged') return undefined;
         if (owner !== 'ours') {
           throw new AppError('BucketNameTaken', `S3 bucket name ${bucket} is taken (${owner === 'another-account' ? 'by another AWS account' : 'by something else in this account'}); choose another --prefix.`, { exitCode: 2 });
         }
