@@ -21,7 +21,7 @@ export function startSession(opts: { json?: boolean; color?: boolean; nonInterac
   const onSignal = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      o.err.write(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping after the current call; whatever this run changed is undone (press Ctrl+C again to stop at once).\n`);
+      o.err.write(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping after the current call (press Ctrl+C again to stop at once).\n`);
       controller.abort(new UserAbort());
     } else {
       process.exit(130);

@@ -623,6 +623,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
             return;
           }
           res.writeHead(up.statusCode ?? 502, up.statusMessage, up.rawHeaders);
+          // A client killed mid-answer closes `res`; drain the rest so this request still ends (idle()).
+          res.once('close', () => up.resume());
           up.pipe(res);
         },
       );

@@ -128,7 +128,8 @@ async function applyAndReport(s: Session, prepared: Prepared, opts: SetupOptions
   }
   const result = await applyPrepared(prepared, { emit: progressPrinter(o), signal: s.signal, noRollback: opts.rollback === false });
   const failure = result.failure;
-  const teardownCmd = `npx forticnapp-eks-audit teardown --deployment ${prepared.deploymentId}${s.stateDir !== undefined && opts.stateDir ? ` --state-dir ${opts.stateDir}` : ''}`;
+  const { teardownCommandLine } = await import('./teardown.js');
+  const teardownCmd = teardownCommandLine(s, opts, prepared.deploymentId);
   if (result.status === 'ok') {
     if (o.json) {
       printJson(o, { ...base, status: 'ok', resources: jsonResources(result.results), integration: result.integration, journal: result.journalPath });
@@ -146,17 +147,18 @@ async function applyAndReport(s: Session, prepared: Prepared, opts: SetupOptions
   const why = failure
     ? `${failure.kind} ${failure.name} failed: ${failure.error instanceof AppError ? failure.error.message : describeAwsError(failure.error)}`
     : 'Interrupted.';
+  const sentence = why.endsWith('.') ? why : `${why}.`;
   const code = failure?.error instanceof AppError ? failure.error.code : failure ? (failure.error as Error)?.name || 'StepFailed' : 'Interrupted';
   let message: string;
   let exitCode: number;
   let status: 'failed' | 'rolled-back' | 'interrupted';
   if (result.rolledBack) {
-    message = `${why} Everything this run made was removed again.`;
+    message = `${sentence} Everything this run made was removed again.`;
     exitCode = interrupted ? 130 : 1;
     status = interrupted ? 'interrupted' : 'rolled-back';
   } else {
     const left = result.leftovers.map((r) => `${r.kind} ${r.id}`).join(', ');
-    message = `${why} ${opts.rollback === false ? 'Kept (--no-rollback)' : 'Could not undo'}: ${left}. Journal: ${result.journalPath}. Run '${teardownCmd}' to remove it, or run setup again to resume.`;
+    message = `${sentence} ${opts.rollback === false ? 'Kept (--no-rollback)' : 'Could not undo'}: ${left}. Journal: ${result.journalPath}. Run '${teardownCmd}' to remove it, or run setup again to resume.`;
     exitCode = interrupted ? 130 : 3;
     status = interrupted ? 'interrupted' : 'failed';
   }
