@@ -23,7 +23,7 @@ import { splitClusters } from '../config/validate.js';
 import { say } from '../cli/render.js';
 import { resolveCredentials, readKeyFile, type CredentialInputs, type LaceworkCredentials } from '../lacework/credentials.js';
 import type { Session } from '../cli/session.js';
-import type { Gathered } from '../cli/commands/setup.js';
+import { credentialInputs, type Gathered } from '../cli/commands/setup.js';
 import { resolveInputs, type SetupOptions } from './resolve.js';
 import { createPrompter, type Choice, type Prompter } from './prompter.js';
 import { hasSavedAnswers, loadAnswers, saveAnswers, type SavedAnswers, type SavedCredentials } from './answers.js';
@@ -331,14 +331,7 @@ async function askCredentials(
   home: string,
 ): Promise<{ credentials: LaceworkCredentials; savedCredentials?: SavedCredentials }> {
   const p = d.prompter;
-  const fromFlags: CredentialInputs = {
-    account: opts.account,
-    subaccount: opts.subaccount,
-    apiKey: opts.apiKey,
-    apiSecret: opts.apiSecret,
-    apiKeyFile: opts.apiKeyFile,
-    profile: opts.profile,
-  };
+  const fromFlags: CredentialInputs = credentialInputs(opts);
   // Throws UsageError for a bad --api-key-file or a missing --profile: flag problems end the run (exit 2).
   const first = await resolveCredentials(fromFlags, d.env, home);
   if (first.credentials) {
