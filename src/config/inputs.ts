@@ -44,6 +44,22 @@ export const DEFAULTS = {
     '{ $.stage = "ResponseComplete" && $.requestURI != "/version" && $.requestURI != "/version?*" && $.requestURI != "/metrics" && $.requestURI != "/metrics?*" && $.requestURI != "/logs" && $.requestURI != "/logs?*" && $.requestURI != "/swagger*" && $.requestURI != "/livez*" && $.requestURI != "/readyz*" && $.requestURI != "/healthz*" }',
 } as const;
 
+/** Inputs with every default: what a journal without its run record stands for. */
+export function defaultInputs(homeRegion: string, prefix: string = DEFAULTS.prefix): Inputs {
+  return {
+    regionClusters: {},
+    homeRegion,
+    prefix,
+    tags: {},
+    filterPattern: DEFAULTS.filterPattern,
+    laceworkAwsAccountId: DEFAULTS.laceworkAwsAccountId,
+    noKms: false,
+    bucketLifecycleDays: DEFAULTS.bucketLifecycleDays,
+    bucketVersioning: true,
+    enableAuditLogging: true,
+  };
+}
+
 export function defaultIntegrationName(accountId: string): string {
   return `EKS Audit Log ${accountId}`;
 }

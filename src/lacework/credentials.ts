@@ -41,6 +41,18 @@ export interface CredentialInputs {
   profile?: string;
 }
 
+/** Just the credential flags of a command's options (whatever else the options hold stays out). */
+export function credentialInputs(opts: CredentialInputs): CredentialInputs {
+  return {
+    account: opts.account,
+    subaccount: opts.subaccount,
+    apiKey: opts.apiKey,
+    apiSecret: opts.apiSecret,
+    apiKeyFile: opts.apiKeyFile,
+    profile: opts.profile,
+  };
+}
+
 /** What a key file or a `~/.lacework.toml` profile holds. Account already normalized, subaccount lower-cased. */
 export interface PartialCredentials {
   account?: string;

@@ -12,7 +12,7 @@ import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, type Subscr
 import { UsageError } from '../errors.js';
 import { describeAwsError, isAccessDenied, isNotFound } from '../aws/errors.js';
 import { createAwsClients, type AwsClients } from '../aws/clients.js';
-import { DEFAULTS, defaultIntegrationName, type Inputs } from '../config/inputs.js';
+import { DEFAULTS, defaultInputs, defaultIntegrationName, type Inputs } from '../config/inputs.js';
 import { bucketNameFromArn, makeNames, type Names } from '../config/naming.js';
 import type { LaceworkApi } from '../lacework/api.js';
 import { replay, type KeyState, type ReadJournal } from '../journal/journal.js';
@@ -155,18 +155,7 @@ export async function checkDeployment(journal: ReadJournal, request: StatusReque
   const names = makeNames(header.prefix, header.deploymentId, header.accountId, header.homeRegion);
   const clusters = clustersOfJournal(live);
   const last = lastSetupInputs(journal);
-  const inputs: Inputs = last.inputs ?? {
-    regionClusters: {},
-    homeRegion: header.homeRegion,
-    prefix: header.prefix,
-    tags: {},
-    filterPattern: DEFAULTS.filterPattern,
-    laceworkAwsAccountId: DEFAULTS.laceworkAwsAccountId,
-    noKms: false,
-    bucketLifecycleDays: DEFAULTS.bucketLifecycleDays,
-    bucketVersioning: true,
-    enableAuditLogging: true,
-  };
+  const inputs: Inputs = last.inputs ?? defaultInputs(header.homeRegion, header.prefix);
   const setupAgain = `run setup again with the same inputs; it re-creates what is missing: ${setupCommandLine(inputs, clusters)}`;
   const env: CheckEnv = {
     ctx,

@@ -2,7 +2,7 @@
 import { UsageError } from '../../errors.js';
 import { createAwsClients } from '../../aws/clients.js';
 import { createLaceworkApi, type LaceworkApi } from '../../lacework/api.js';
-import { resolveCredentials } from '../../lacework/credentials.js';
+import { credentialInputs, resolveCredentials, type CredentialInputs } from '../../lacework/credentials.js';
 import { listJournals, replay } from '../../journal/journal.js';
 import { callerAccount, pickDeployment } from '../../provision/deploy.js';
 import { permissionsPolicy } from '../../provision/permissions.js';
@@ -19,14 +19,8 @@ interface CommonOptions {
   nonInteractive?: boolean;
 }
 
-interface StatusOptions extends CommonOptions {
+interface StatusOptions extends CommonOptions, CredentialInputs {
   deployment?: string;
-  account?: string;
-  subaccount?: string;
-  apiKey?: string;
-  apiSecret?: string;
-  apiKeyFile?: string;
-  profile?: string;
 }
 
 interface ListOptions extends CommonOptions {
@@ -141,7 +135,7 @@ export function checkLabel(c: Pick<HopCheck, 'check' | 'resource' | 'region'>): 
 
 async function laceworkFor(opts: StatusOptions): Promise<{ lacework?: LaceworkApi; missing?: string }> {
   const { credentials, missing } = await resolveCredentials(
-    { account: opts.account, subaccount: opts.subaccount, apiKey: opts.apiKey, apiSecret: opts.apiSecret, apiKeyFile: opts.apiKeyFile, profile: opts.profile },
+    credentialInputs(opts),
     process.env,
   );
   if (!credentials) return { missing: `no FortiCNAPP credentials given (missing ${missing.join(', ')})` };

@@ -1,7 +1,7 @@
 /** `setup` and `plan`: inputs (flags, environment, wizard), preflight, plan, confirm, apply, report. */
 import { UsageError, UserAbort, AppError, errorMessage } from '../../errors.js';
 import { describeAwsError } from '../../aws/errors.js';
-import { resolveCredentials, type CredentialInputs, type LaceworkCredentials } from '../../lacework/credentials.js';
+import { credentialInputs, resolveCredentials, type LaceworkCredentials } from '../../lacework/credentials.js';
 import { formatPlan } from '../../plan/format.js';
 import { isUpToDate } from '../../plan/plan.js';
 import { applyPrepared, prepare, type Prepared } from '../../provision/deploy.js';
@@ -9,16 +9,7 @@ import { resolveInputs, type SetupOptions } from '../../wizard/resolve.js';
 import { confirm, startSession, type Session } from '../session.js';
 import { errorLine, jsonResources, printJson, progressPrinter, say, summarizeResults, warn } from '../render.js';
 
-export function credentialInputs(opts: SetupOptions): CredentialInputs {
-  return {
-    account: opts.account,
-    subaccount: opts.subaccount,
-    apiKey: opts.apiKey,
-    apiSecret: opts.apiSecret,
-    apiKeyFile: opts.apiKeyFile,
-    profile: opts.profile,
-  };
-}
+export { credentialInputs };
 
 export function missingCredentialsProblem(missing: string[]): string {
   return `FortiCNAPP credentials are incomplete (missing ${missing.join(', ')}): pass --api-key-file <downloaded key file>, or --account, --api-key and --api-secret (or LW_ACCOUNT, LW_API_KEY, LW_API_SECRET, or a ~/.lacework.toml profile with --profile).`;
