@@ -43,7 +43,7 @@ export function startSession(opts: { json?: boolean; color?: boolean; nonInterac
 
 /** A yes/no question (default No). Ctrl+C at it is a UserAbort. */
 export async function confirm(message: string): Promise<boolean> {
-  const { confirm: ask } = await import('@inquirer/prompts');
+  const { confirm: ask } = await import('../wizard/inquirer.js');
   try {
     return await ask({ message, default: false });
   } catch (err) {

@@ -79,7 +79,7 @@ export function createPrompter(
   signal?: AbortSignal,
   streams?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream },
 ): Prompter {
-  const load = () => import('@inquirer/prompts');
+  const load = () => import('./inquirer.js');
   // streams: for tests only; the CLI uses the process's terminal.
   const context = { signal, ...(streams ? { input: streams.input, output: streams.output } : {}) };
   async function run<T>(ask: () => Promise<T>): Promise<T> {
