@@ -3,6 +3,7 @@
  * to stderr. Colour only on a TTY and without --no-color / NO_COLOR.
  */
 import type { EngineEvent, ResourceResult } from '../provision/engine.js';
+import { Chalk } from 'chalk';
 import { kindLabel } from '../plan/format.js';
 
 export interface Output {
@@ -25,20 +26,50 @@ export interface Colors {
   bold(text: string): string;
 }
 
+/** chalk's colour levels: none, basic 16 colours, 256 colours, truecolor. */
+export type ColorLevel = 0 | 1 | 2 | 3;
+
+/** A boolean environment variable: 1/true/yes (or any other non-empty value) on; 0/false/no/empty or unset off. */
+const envOn = (value: string | undefined) => value !== undefined && !/^\s*(0|false|no)?\s*$/i.test(value);
+
 /**
- * Basic ANSI colours, or none. Not chalk: its colour-support probe loads node:tty on every start, `--help`
- * included, and the CLI decides about colour itself (makeOutput).
+ * How much colour, decided once per run, first rule that applies:
+ * 1. `--no-color`: none (the command line beats the environment).
+ * 2. FORCE_COLOR, read as chalk and Node read it: `0`/`false` none; `2` 256 colours; `3` (or more)
+ *    truecolor; `1`, `true`, empty or anything else basic colours. It applies even into a pipe, and wins over
+ *    NO_COLOR as in Node.
+ * 3. NO_COLOR (any non-empty value, no-color.org) or LW_NOCOLOR (on): none.
+ * 4. Basic colours when what the CLI writes to is a terminal (stderr, and stdout unless --json, where stdout
+ *    holds only the JSON) and TERM is not `dumb`; otherwise none.
  */
-export function colors(on: boolean): Colors {
-  const paint = (open: number, close: number) => (text: string) => (on ? `\x1b[${open}m${text}\x1b[${close}m` : text);
-  return { red: paint(31, 39), green: paint(32, 39), yellow: paint(33, 39), cyan: paint(36, 39), dim: paint(2, 22), bold: paint(1, 22) };
+export function colorLevel(
+  opts: { json?: boolean; color?: boolean },
+  env: NodeJS.ProcessEnv,
+  tty: { stdout: boolean; stderr: boolean },
+): ColorLevel {
+  if (opts.color === false) return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (/^\s*(0|false)\s*$/i.test(force)) return 0;
+    const n = Number.parseInt(force, 10);
+    return n >= 3 ? 3 : n === 2 ? 2 : 1;
+  }
+  if (env.NO_COLOR || envOn(env.LW_NOCOLOR)) return 0;
+  return tty.stderr && (opts.json || tty.stdout) && env.TERM !== 'dumb' ? 1 : 0;
+}
+
+/** The CLI's colours (chalk), at a level (or true = basic colours, false = none). */
+export function colors(level: ColorLevel | boolean): Colors {
+  return new Chalk({ level: level === true ? 1 : level === false ? 0 : level });
 }
 
 export function makeOutput(opts: { json?: boolean; color?: boolean }, env: NodeJS.ProcessEnv = process.env): Output {
   const tty = !!(process.stderr.isTTY && (opts.json || process.stdout.isTTY));
-  const color = opts.color !== false && !env.NO_COLOR && !env.LW_NOCOLOR && tty;
-  const live = color && !!process.stderr.isTTY && env.TERM !== 'dumb';
-  return { json: !!opts.json, color, live, out: process.stdout, err: process.stderr, c: colors(color) };
+  const level = colorLevel(opts, env, { stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY });
+  const color = level > 0;
+  // The live task list redraws stderr: only on a real terminal, whatever FORCE_COLOR says.
+  const live = color && tty && env.TERM !== 'dumb';
+  return { json: !!opts.json, color, live, out: process.stdout, err: process.stderr, c: colors(level) };
 }
 
 /** A line for people: to stdout normally, to stderr under --json (stdout holds only the JSON). */

@@ -1,7 +1,7 @@
 /** Progress rendering: the live task list on a terminal, plain timestamped lines elsewhere. */
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { colors, liveProgress, plainProgress, progressPrinter, type Output } from '../../../src/cli/render.js';
+import { colorLevel, colors, liveProgress, makeOutput, plainProgress, progressPrinter, type Output } from '../../../src/cli/render.js';
 
 /** A stream that records writes and replays them on a tiny virtual terminal (cursor up, erase down). */
 class Screen extends Writable {
@@ -72,6 +72,53 @@ describe('colors', () => {
     expect(colors(true).red('x')).toBe('\x1b[31mx\x1b[39m');
     expect(colors(true).dim('x')).toBe('\x1b[2mx\x1b[22m');
     expect(colors(false).green('x')).toBe('x');
+  });
+
+  it('draws the basic colours the same at every level above none', () => {
+    for (const level of [1, 2, 3] as const) expect(colors(level).yellow('x')).toBe('\x1b[33mx\x1b[39m');
+    expect(colors(0).bold('x')).toBe('x');
+  });
+});
+
+describe('colorLevel', () => {
+  const terminal = { stdout: true, stderr: true };
+  const piped = { stdout: false, stderr: false };
+
+  it('colours a terminal, not a pipe, and not a dumb terminal', () => {
+    expect(colorLevel({}, {}, terminal)).toBe(1);
+    expect(colorLevel({}, {}, piped)).toBe(0);
+    expect(colorLevel({}, {}, { stdout: false, stderr: true })).toBe(0);
+    expect(colorLevel({}, { TERM: 'dumb' }, terminal)).toBe(0);
+  });
+
+  it('with --json, only stderr has to be a terminal (stdout holds the JSON)', () => {
+    expect(colorLevel({ json: true }, {}, { stdout: false, stderr: true })).toBe(1);
+    expect(colorLevel({ json: true }, {}, { stdout: true, stderr: false })).toBe(0);
+  });
+
+  it('turns colour off for --no-color, NO_COLOR (any non-empty value) and LW_NOCOLOR (on)', () => {
+    expect(colorLevel({ color: false }, {}, terminal)).toBe(0);
+    expect(colorLevel({ color: false }, { FORCE_COLOR: '3' }, terminal)).toBe(0);
+    for (const v of ['1', 'true', '0']) expect(colorLevel({}, { NO_COLOR: v }, terminal), `NO_COLOR=${v}`).toBe(0);
+    expect(colorLevel({}, { NO_COLOR: '' }, terminal)).toBe(1);
+    for (const v of ['1', 'true', 'yes', 'TRUE']) expect(colorLevel({}, { LW_NOCOLOR: v }, terminal), `LW_NOCOLOR=${v}`).toBe(0);
+    for (const v of ['0', 'false', 'no', '']) expect(colorLevel({}, { LW_NOCOLOR: v }, terminal), `LW_NOCOLOR=${v}`).toBe(1);
+  });
+
+  it('follows FORCE_COLOR as chalk reads it, into a pipe too, over NO_COLOR', () => {
+    const cases: [string, number][] = [['0', 0], ['false', 0], ['1', 1], ['true', 1], ['', 1], ['2', 2], ['3', 3], ['7', 3]];
+    for (const [v, level] of cases) expect(colorLevel({}, { FORCE_COLOR: v }, piped), `FORCE_COLOR=${v}`).toBe(level);
+    expect(colorLevel({}, { FORCE_COLOR: '0' }, terminal)).toBe(0);
+    expect(colorLevel({}, { FORCE_COLOR: '1', NO_COLOR: '1' }, piped)).toBe(1);
+  });
+
+  it('makeOutput: FORCE_COLOR colours a pipe but never turns on the live task list', () => {
+    // The test runner's stdout and stderr are not terminals.
+    expect(makeOutput({}, {})).toMatchObject({ color: false, live: false });
+    const forced = makeOutput({}, { FORCE_COLOR: '1' });
+    expect(forced).toMatchObject({ color: true, live: false });
+    expect(forced.c.red('x')).toBe('\x1b[31mx\x1b[39m');
+    expect(makeOutput({ color: false }, { FORCE_COLOR: '1' }).c.red('x')).toBe('x');
   });
 });
 
