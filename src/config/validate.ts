@@ -1,10 +1,24 @@
 /**
  * Validators shared by flags and wizard questions: each returns undefined when the value is fine,
- * otherwise one line that says what is wrong and what to do.
+ * otherwise one line that says what is wrong and what to do. Pure: no I/O, no AWS.
  */
 import { checkRegion } from './regions.js';
 
 export { checkRegion };
+
+/**
+ * A boolean environment variable, one rule everywhere (issue 10): unset, empty, `0`, `false`, `no` and `off`
+ * (any case, surrounding blanks ignored) are off; `1`, `true`, `yes` and any other non-empty value are on
+ * (a variable set to something is taken as set, as NO_COLOR's convention has it).
+ * So `LW_NONINTERACTIVE=0` and `LW_NONINTERACTIVE=false` leave the wizard on.
+ * @param env the environment to read (usually process.env).
+ * @param name the variable, e.g. `LW_NONINTERACTIVE`.
+ */
+export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return false;
+  return !['0', 'false', 'no', 'off'].includes(value);
+}
 
 /** EKS cluster names: 1-100 characters, start with a letter or digit, then letters, digits, - and _. */
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
@@ -62,20 +76,76 @@ const ARN_SHAPES: Record<ArnKind, { re: RegExp; example: string }> = {
   'sqs-queue': { re: /^arn:aws:sqs:[a-z]{2}-[a-z]+-\d{1,2}:\d{12}:[\w-]{1,80}(\.fifo)?$/, example: 'arn:aws:sqs:eu-central-1:123456789012:my-queue' },
 };
 
+/**
+ * An ARN of the given kind, e.g. `checkArn('iam-role', v, '--existing-ca-role-arn')`. A bucket ARN's name must
+ * also pass every S3 bucket naming rule ({@link bucketNameProblem}).
+ * @returns undefined when fine, else one line starting with `flag`.
+ */
 export function checkArn(kind: ArnKind, value: string, flag: string): string | undefined {
   const shape = ARN_SHAPES[kind];
   if (!shape.re.test(value)) return `${flag} '${value}' is not ${ARN_LABEL[kind]} ARN (expected e.g. ${shape.example}).`;
+  if (kind === 's3-bucket') {
+    const name = value.slice('arn:aws:s3:::'.length).replace(/\/$/, '');
+    const why = bucketNameProblem(name);
+    if (why) return `${flag} '${value}' names no valid S3 bucket: ${why}.`;
+  }
   return undefined;
 }
 
+/** Bucket name prefixes S3 reserves (see {@link bucketNameProblem}). */
+export const RESERVED_BUCKET_PREFIXES: readonly string[] = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+/** Bucket name suffixes S3 reserves for access point aliases, Multi-Region Access Points, directory and table buckets. */
+export const RESERVED_BUCKET_SUFFIXES: readonly string[] = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
 /**
- * Resource name prefix. It starts the bucket name (`<prefix><8 hex>`, at most 63, lower case) and the role
- * names (`<prefix>-ca-<8 hex>`, at most 64), so it is kept to 40 lower-case letters, digits and dashes.
+ * Every naming rule of S3 general purpose buckets, as AWS lists them in the S3 User Guide, "General purpose
+ * bucket naming rules" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html):
+ * 3-63 characters; only lower-case letters, digits, dots and hyphens; begins and ends with a letter or digit;
+ * no two adjacent dots; not formatted as an IP address; does not start with `xn--`, `sthree-` or
+ * `amzn-s3-demo-`; does not end with `-s3alias`, `--ol-s3`, `.mrap`, `--x-s3` or `--table-s3`. Also no dot
+ * next to a hyphen (`a.-b`, `a-.b`): the rule of the original DNS-compliant naming guidance, which
+ * virtual-hosted-style addressing (the SDK's default) still needs.
+ *
+ * Buckets made in us-east-1 before March 2018 may have names that break these rules (upper case,
+ * underscores); they cannot be used with virtual-hosted-style requests, so they are refused here too.
+ * @param name a bucket name (not an ARN).
+ * @returns undefined when S3 accepts the name; otherwise the broken rule, as a phrase (no trailing dot).
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `a bucket name is 3-63 characters long ('${name}' has ${name.length})`;
+  if (!/^[a-z0-9.-]+$/.test(name)) return `'${name}' has characters other than lower-case letters, digits, '.' and '-'`;
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return `'${name}' must begin and end with a letter or digit`;
+  if (name.includes('..')) return `'${name}' has two adjacent dots`;
+  if (name.includes('.-') || name.includes('-.')) return `'${name}' has a dot next to a hyphen`;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return `'${name}' is formatted as an IP address`;
+  const prefix = RESERVED_BUCKET_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `'${name}' starts with '${prefix}', which S3 reserves`;
+  const suffix = RESERVED_BUCKET_SUFFIXES.find((s) => name.endsWith(s));
+  if (suffix) return `'${name}' ends with '${suffix}', which S3 reserves`;
+  return undefined;
+}
+
+/** The deployment id's length: names end in (or contain) 8 hex characters. */
+const ID_LENGTH = 8;
+/** The longest name the prefix starts: IAM role names (`<prefix>-ca-<8 hex>`) are at most 64 characters. */
+export const MAX_PREFIX_LENGTH = 64 - '-ca-'.length - ID_LENGTH;
+
+/**
+ * Resource name prefix (`--prefix`). It starts every name the tool makes: the bucket, topic and stream
+ * `<prefix><8 hex>` (S3 bucket rules; SNS topic names allow no dots), the IAM roles `<prefix>-ca-<8 hex>`
+ * (at most 64 characters), the KMS alias (no dots) and the subscription filters. So it is 1-52 lower-case
+ * letters, digits or '-', starting with a letter or digit, and such that `<prefix><8 hex>` passes every S3
+ * bucket naming rule for any id (in practice: it must not start with a prefix S3 reserves, e.g. `xn--`;
+ * the reserved suffixes cannot occur since the name ends in hex digits).
+ * @returns undefined when fine, else one line naming `--prefix`.
  */
 export function checkPrefix(prefix: string): string | undefined {
-  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(prefix)) {
-    return `--prefix '${prefix}' must be 1-40 lower-case letters, digits or '-', starting with a letter or digit (it starts the S3 bucket name).`;
+  if (prefix.length < 1 || prefix.length > MAX_PREFIX_LENGTH || !/^[a-z0-9][a-z0-9-]*$/.test(prefix)) {
+    return `--prefix '${prefix}' must be 1-${MAX_PREFIX_LENGTH} lower-case letters, digits or '-', starting with a letter or digit (it starts the S3 bucket and IAM role names).`;
   }
+  // Every id gives the same verdict here (hex digits cannot complete a reserved prefix or suffix): check one.
+  const why = bucketNameProblem(`${prefix}${'0'.repeat(ID_LENGTH)}`);
+  if (why) return `--prefix '${prefix}' gives S3 bucket names S3 refuses (${why}); choose another prefix.`;
   return undefined;
 }
 
