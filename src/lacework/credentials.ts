@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { UsageError } from '../errors.js';
 
@@ -29,6 +29,21 @@ export interface LaceworkCredentials {
   secret: string;
   /** Where the credentials came from, for humans: 'key file ./k.json', 'flags', "profile 'prod' in ~/.lacework.toml"… */
   source: string;
+  /**
+   * The source to record with a deployment so that teardown and status can find the key again (DESIGN §2, §4):
+   * `keyFile` is the absolute path of the key file when that file supplied the key (id or secret); `profile` is
+   * the `~/.lacework.toml` profile name when a profile did. Both absent when the key came from flags or LW_*
+   * variables. Never the secret.
+   */
+  origin: CredentialOrigin;
+}
+
+/** Where the API key came from, in a form a later run can use again (see `LaceworkCredentials.origin`). */
+export interface CredentialOrigin {
+  /** Absolute path of the downloaded JSON key file. */
+  keyFile?: string;
+  /** Profile name in `~/.lacework.toml`, e.g. `default` or `prod`. */
+  profile?: string;
 }
 
 /** Credential flag values as the user gave them (not merged with the environment: resolveCredentials does that). */
@@ -184,6 +199,8 @@ export async function readTomlProfile(name: string, home: string = homedir()): P
 interface Source {
   label: string;
   values: PartialCredentials;
+  /** What `origin` records when this source supplies the key. */
+  origin?: CredentialOrigin;
 }
 
 /**
@@ -194,7 +211,8 @@ interface Source {
  * The implicit `default` profile is read only when something is still missing; a profile named by `--profile`
  * or `LW_PROFILE` is always read and must exist.
  *
- * @returns `credentials` when account, key id and secret are all known; otherwise `missing` lists the flags
+ * @returns `credentials` (with `origin`: the key file's absolute path or the profile name that supplied the key)
+ *   when account, key id and secret are all known; otherwise `missing` lists the flags
  *   that would supply what is absent ('--account', '--api-key', '--api-secret'), for the caller to ask or fail.
  * @throws UsageError for an unreadable key file, a missing named profile, a malformed `~/.lacework.toml`,
  *   or an account that is not a valid name.
@@ -218,7 +236,7 @@ export async function resolveCredentials(
 
   const keyFilePath = clean(given.apiKeyFile);
   if (keyFilePath !== undefined) {
-    sources.push({ label: `key file ${keyFilePath}`, values: await readKeyFile(keyFilePath) });
+    sources.push({ label: `key file ${keyFilePath}`, values: await readKeyFile(keyFilePath), origin: { keyFile: resolvePath(keyFilePath) } });
   }
 
   sources.push({
@@ -240,7 +258,7 @@ export async function resolveCredentials(
     if (profile === undefined && profileName !== 'default') {
       throw new UsageError(profileNotFound(profileName), 'ProfileNotFound');
     }
-    if (profile !== undefined) sources.push({ label: `profile '${profileName}' in ~/.lacework.toml`, values: profile });
+    if (profile !== undefined) sources.push({ label: `profile '${profileName}' in ~/.lacework.toml`, values: profile, origin: { profile: profileName } });
   }
 
   const account = firstValue(sources, 'account');
@@ -266,11 +284,14 @@ export async function resolveCredentials(
   // Named in precedence order, so the text reads the same whichever field came from where.
   const used = new Set([account.source, keyId.source, secret.source]);
   const labels = sources.filter((s) => used.has(s)).map((s) => s.label);
+  // The key (id and secret) is what a later run must find again; the account alone is not worth recording.
+  const origin: CredentialOrigin = { ...keyId.source.origin, ...secret.source.origin };
   const credentials: LaceworkCredentials = {
     account: account.value,
     keyId: keyId.value,
     secret: secret.value,
     source: labels.join(' and '),
+    origin,
   };
   if (subaccount !== undefined) credentials.subaccount = subaccount;
   return { credentials, missing };

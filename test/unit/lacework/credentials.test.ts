@@ -186,7 +186,7 @@ describe('resolveCredentials', () => {
   it('takes everything from flags', async () => {
     const r = await resolveCredentials({ account: 'Acme.lacework.net', subaccount: 'Prod', apiKey: KEY_ID, apiSecret: SECRET }, {}, home);
     expect(r).toEqual({
-      credentials: { account: 'acme', subaccount: 'prod', keyId: KEY_ID, secret: SECRET, source: 'flags' },
+      credentials: { account: 'acme', subaccount: 'prod', keyId: KEY_ID, secret: SECRET, source: 'flags', origin: {} },
       missing: [],
     });
   });
@@ -194,7 +194,7 @@ describe('resolveCredentials', () => {
   it('takes everything from a key file', async () => {
     const path = await writeKeyFile({ account: 'acme.fra.lacework.net', subAccount: 'Team', keyId: KEY_ID, secret: SECRET });
     const r = await resolveCredentials({ apiKeyFile: path }, FULL_ENV, home);
-    expect(r.credentials).toEqual({ account: 'acme.fra', subaccount: 'team', keyId: KEY_ID, secret: SECRET, source: `key file ${path}` });
+    expect(r.credentials).toEqual({ account: 'acme.fra', subaccount: 'team', keyId: KEY_ID, secret: SECRET, source: `key file ${path}`, origin: { keyFile: path } });
   });
 
   it('fills the account from --account when the key file has none', async () => {
@@ -206,7 +206,7 @@ describe('resolveCredentials', () => {
 
   it('takes everything from the environment', async () => {
     const r = await resolveCredentials({}, { ...FULL_ENV, LW_SUBACCOUNT: 'Sub' }, home);
-    expect(r.credentials).toEqual({ account: 'envco', subaccount: 'sub', keyId: 'ENV_KEY', secret: 'env-secret', source: 'environment (LW_*)' });
+    expect(r.credentials).toEqual({ account: 'envco', subaccount: 'sub', keyId: 'ENV_KEY', secret: 'env-secret', source: 'environment (LW_*)', origin: {} });
   });
 
   it('ranks flags over the key file over the environment over the profile', async () => {
@@ -225,6 +225,7 @@ describe('resolveCredentials', () => {
       keyId: 'TOML_KEY',
       secret: 'env-secret',
       source: "environment (LW_*) and profile 'default' in ~/.lacework.toml",
+      origin: { profile: 'default' },
     });
   });
 
@@ -280,6 +281,29 @@ describe('resolveCredentials', () => {
     const err = await usageError(() => resolveCredentials({ account: 'acme corp', apiKey: KEY_ID, apiSecret: SECRET }, {}, home));
     expect(err.code).toBe('InvalidAccount');
     expect(err.message).toContain("'acme corp'");
+  });
+
+  it('records where the key came from: the key file as an absolute path, or the profile name; never the secret', async () => {
+    await writeToml(`[default]\naccount = "d"\napi_key = "D"\napi_secret = "d"\n[prod]\naccount = "p"\napi_key = "P"\napi_secret = "p"\n`);
+    await writeKeyFile({ keyId: KEY_ID, secret: SECRET }, 'rel key.json');
+    const cwd = process.cwd();
+    process.chdir(home);
+    try {
+      const fromFile = await resolveCredentials({ apiKeyFile: 'rel key.json', account: 'acme' }, {}, home);
+      expect(fromFile.credentials?.origin).toEqual({ keyFile: join(home, 'rel key.json') });
+    } finally {
+      process.chdir(cwd);
+    }
+    expect((await resolveCredentials({ profile: 'prod' }, {}, home)).credentials?.origin).toEqual({ profile: 'prod' });
+    expect((await resolveCredentials({}, { LW_PROFILE: 'prod' }, home)).credentials?.origin).toEqual({ profile: 'prod' });
+    // The default profile only filled the account: the key came from the environment, nothing to record.
+    const envKey = await resolveCredentials({}, { LW_API_KEY: 'K', LW_API_SECRET: 'S' }, home);
+    expect(envKey.credentials).toMatchObject({ account: 'd', origin: {} });
+    // Flags win over the key file for both key fields: the file is not where the key came from.
+    const path = await writeKeyFile({ account: 'acme', keyId: 'FILE_KEY', secret: 'file-secret' });
+    const flags = await resolveCredentials({ apiKeyFile: path, apiKey: KEY_ID, apiSecret: SECRET }, {}, home);
+    expect(flags.credentials?.origin).toEqual({});
+    expect(JSON.stringify(flags.credentials?.origin)).not.toContain(SECRET);
   });
 
   it('passes key file errors on, secret-free', async () => {
