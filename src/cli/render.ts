@@ -4,6 +4,7 @@
  */
 import type { EngineEvent, ResourceResult } from '../provision/engine.js';
 import { Chalk } from 'chalk';
+import { envFlag } from '../config/validate.js';
 import { kindLabel } from '../plan/format.js';
 
 export interface Output {
@@ -29,16 +30,13 @@ export interface Colors {
 /** chalk's colour levels: none, basic 16 colours, 256 colours, truecolor. */
 export type ColorLevel = 0 | 1 | 2 | 3;
 
-/** A boolean environment variable: 1/true/yes (or any other non-empty value) on; 0/false/no/empty or unset off. */
-const envOn = (value: string | undefined) => value !== undefined && !/^\s*(0|false|no)?\s*$/i.test(value);
-
 /**
  * How much colour, decided once per run, first rule that applies:
  * 1. `--no-color`: none (the command line beats the environment).
  * 2. FORCE_COLOR, read as chalk and Node read it: `0`/`false` none; `2` 256 colours; `3` (or more)
  *    truecolor; `1`, `true`, empty or anything else basic colours. It applies even into a pipe, and wins over
  *    NO_COLOR as in Node.
- * 3. NO_COLOR (any non-empty value, no-color.org) or LW_NOCOLOR (on): none.
+ * 3. NO_COLOR (any non-empty value, no-color.org) or LW_NOCOLOR (on, as envFlag reads it): none.
  * 4. Basic colours when what the CLI writes to is a terminal (stderr, and stdout unless --json, where stdout
  *    holds only the JSON) and TERM is not `dumb`; otherwise none.
  */
@@ -54,7 +52,7 @@ export function colorLevel(
     const n = Number.parseInt(force, 10);
     return n >= 3 ? 3 : n === 2 ? 2 : 1;
   }
-  if (env.NO_COLOR || envOn(env.LW_NOCOLOR)) return 0;
+  if (env.NO_COLOR || envFlag(env, 'LW_NOCOLOR')) return 0;
   return tty.stderr && (opts.json || tty.stdout) && env.TERM !== 'dumb' ? 1 : 0;
 }
 

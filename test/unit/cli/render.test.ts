@@ -102,7 +102,7 @@ describe('colorLevel', () => {
     for (const v of ['1', 'true', '0']) expect(colorLevel({}, { NO_COLOR: v }, terminal), `NO_COLOR=${v}`).toBe(0);
     expect(colorLevel({}, { NO_COLOR: '' }, terminal)).toBe(1);
     for (const v of ['1', 'true', 'yes', 'TRUE']) expect(colorLevel({}, { LW_NOCOLOR: v }, terminal), `LW_NOCOLOR=${v}`).toBe(0);
-    for (const v of ['0', 'false', 'no', '']) expect(colorLevel({}, { LW_NOCOLOR: v }, terminal), `LW_NOCOLOR=${v}`).toBe(1);
+    for (const v of ['0', 'false', 'no', 'off', '']) expect(colorLevel({}, { LW_NOCOLOR: v }, terminal), `LW_NOCOLOR=${v}`).toBe(1);
   });
 
   it('follows FORCE_COLOR as chalk reads it, into a pipe too, over NO_COLOR', () => {
