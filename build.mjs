@@ -2,15 +2,26 @@
 // chunks under dist/chunks/. Each dynamic import() in src/ starts a chunk that Node reads only when that
 // import() runs, so what `--help` and the first question load is decided by where the source puts them.
 //   node build.mjs              build; silent on success (a summary with --verbose or as `npm run build`)
+//   node build.mjs --if-stale   build only if src/, package.json, … changed since dist/ was built (npm start)
 //   node build.mjs --analyze    also print what each output file holds (esbuild's metafile analysis)
-import { renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.join(ROOT, 'dist');
+const INPUTS = ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'build.mjs'];
 const args = process.argv.slice(2);
 const verbose = args.includes('--verbose') || process.env.npm_lifecycle_event === 'build';
+
+/** The newest mtime under p (directories count too: a deleted file changes its directory's). */
+const newest = (p) => {
+  const st = statSync(p, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return st?.mtimeMs ?? 0;
+  return Math.max(st.mtimeMs, ...readdirSync(p).map((name) => newest(path.join(p, name))));
+};
+const builtAt = statSync(path.join(DIST, 'cli.js'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+if (args.includes('--if-stale') && builtAt > Math.max(...INPUTS.map((p) => newest(path.join(ROOT, p))))) process.exit(0);
 
 const started = Date.now();
 const { analyzeMetafile, build } = await import('esbuild');
@@ -26,6 +37,8 @@ const result = await build({
   // Bundled CommonJS (commander) calls require(); give each ES module chunk one.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
 }).catch(() => process.exit(1)); // esbuild has printed the errors
+// dist/cli.js carries the build's start time: a source saved during the build makes the next one rebuild.
+utimesSync(path.join(tmp, 'cli.js'), started / 1000, started / 1000);
 const old = path.join(ROOT, '.tmp', `dist-old-${process.pid}`);
 try { renameSync(DIST, old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
 renameSync(tmp, DIST);
