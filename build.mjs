@@ -4,7 +4,8 @@
 //   node build.mjs              build; silent on success (a summary with --verbose or as `npm run build`)
 //   node build.mjs --if-stale   build only if src/, package.json, … changed since dist/ was built (npm start)
 //   node build.mjs --analyze    also print what each output file holds (esbuild's metafile analysis)
-import { readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+//   node build.mjs --metafile <file>   also write esbuild's metafile there (bench/startup.ts reads it)
+import { readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +47,7 @@ rmSync(old, { recursive: true, force: true });
 
 // The metafile names outputs as written (.tmp/dist-<pid>/…); name them where they are now (dist/…).
 const meta = JSON.parse(JSON.stringify(result.metafile).replaceAll(`${path.relative(ROOT, tmp).split(path.sep).join('/')}/`, 'dist/'));
+if (args.includes('--metafile')) writeFileSync(args[args.indexOf('--metafile') + 1], JSON.stringify(meta));
 if (args.includes('--analyze')) console.log(await analyzeMetafile(meta));
 if (verbose) {
   const outputs = Object.values(meta.outputs);
