@@ -169,9 +169,9 @@ async function main(): Promise<number> {
         const name = names[(round + i) % names.length] as keyof typeof runs;
         t[name].push(await runs[name]());
       }
-      process.stderr.write(`\rbench: round ${round + 1}/${ROUNDS}`);
+      if (process.stderr.isTTY) process.stderr.write(`\rbench: round ${round + 1}/${ROUNDS}`);
     }
-    process.stderr.write('\n');
+    if (process.stderr.isTTY) process.stderr.write('\n');
     const helpRatio = t.help.map((x, i) => x / (t.node[i] as number));
     const questionRatio = t.question.map((x, i) => x / (t.nodePty[i] as number));
 
