@@ -1,20 +1,42 @@
 /**
- * A fault and latency proxy in front of moto (DESIGN.md §6 failure tests, §7 latency model).
+ * A fault and latency proxy in front of moto (DESIGN.md §6 failure tests, §7 latency model; issue 11's
+ * reusable fault layer).
  *
  * Point the SDK (or the CLI, through `AWS_ENDPOINT_URL`) at {@link FaultProxy.endpoint}. Every request is
  * forwarded to moto unchanged (method, path and query, raw headers including `Host`, body), and the
  * response is relayed back unchanged. Each request is classified (service, region, action, mutating) and
- * recorded in {@link FaultProxy.calls}; {@link FaultRule}s can throttle it, fail it with a 5xx or a
- * permanent error (in the error shape of the service's protocol, so the SDK's retry strategy treats it as
- * it would real AWS), or delay it.
+ * attributed to an AWS account, and recorded in {@link FaultProxy.calls}.
+ *
+ * **Rules** ({@link FaultRule}): *which call* (service, action, region, account, request parameters or any
+ * predicate), *which answer* (throttling, a 5xx, or any AWS error: status, error code, message, extra
+ * members, in the exact shape of the service's protocol, see `aws-errors.ts`; or a delay before forwarding)
+ * and *how many times*. The SDK then sees `err.name`, `err.message` and `err.$metadata.httpStatusCode` as
+ * it would from AWS, and its retry strategy treats the answer as it would treat AWS's.
+ *
+ * **Accounts.** moto maps the access key id of a request's SigV4 `Authorization` header to an account
+ * (keys handed out by `AssumeRole` act in the role's account; reference/moto.md §3.1). The proxy learns the
+ * same mapping from the STS and IAM answers that pass through it (`AssumeRole*`, `GetSessionToken`,
+ * `GetFederationToken`, `CreateAccessKey`), honours `x-moto-account-id`, and otherwise attributes a call to
+ * `defaultAccount` (moto's `123456789012`). Every call carries its `account`; rules can select on it.
+ *
+ * **S3 emulation** (`validateS3Notifications`, on by default in test/e2e/world.ts): `PutBucketNotificationConfiguration`
+ * is checked as real S3 checks it and moto does not (overlapping rules; destinations that do not exist or
+ * do not let S3 deliver), and refused in S3's XML error shape (see `s3-notifications.ts`). It reads moto's
+ * state with SDK calls straight to moto. It applies to fixture requests too (it is AWS's behaviour, not a
+ * fault), and a refused request is recorded with `injected: 'validation'` and never counted.
  *
  * Requests carrying the header `x-test-fixture: 1` (see {@link markFixture}) and moto's own `/moto-api/`
  * calls are forwarded and recorded (`fixture: true`), but never faulted, delayed, held or counted.
+ *
+ * Many clients at once are fine (several CLIs against one proxy, several proxies in one process): rule
+ * selection and use counts are updated synchronously per request, and nothing is shared between proxies.
  */
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { BuildMiddleware, MiddlewareStack } from '@smithy/types';
+import { awsErrorAnswer, type AwsErrorSpec, type AwsProtocol, type HttpAnswer } from './aws-errors.js';
+import { type ClientWithStack, DEFAULT_ACCOUNT, withHeader } from './moto-accounts.js';
+import { motoLookups } from './moto-lookups.js';
+import { checkDestinations, checkOverlap, parseNotificationXml } from './s3-notifications.js';
 
 /** One request seen by the proxy. */
 export interface ProxiedCall {
@@ -26,6 +48,8 @@ export interface ProxiedCall {
   region: string;
   /** API operation name (`PutSubscriptionFilter`, `PutBucketPolicy`, `UpdateClusterConfig`…), or `Unknown`. */
   action: string;
+  /** AWS account the call acts in (see the module comment, "Accounts"). */
+  account: string;
   /** Whether the call may change AWS state (see {@link isMutating}). */
   mutating: boolean;
   /** Sent with `x-test-fixture: 1` (or a `/moto-api/` call): never faulted, held or counted. */
@@ -33,8 +57,9 @@ export interface ProxiedCall {
   /** HTTP status returned to the client (moto's or the injected one); 0 while pending or when held. */
   status: number;
   /**
-   * What the proxy did instead of a plain forward: the fault kind (`throttle`, `error5xx`, `fail`),
-   * `delay` (forwarded late), `hold` or `noreply` (see {@link MutatingDecision}).
+   * What the proxy did instead of a plain forward: the fault kind (`throttle`, `error5xx`, `fail`, `error`),
+   * `delay` (forwarded late), `hold` or `noreply` (see {@link MutatingDecision}), or `validation` (refused
+   * by the S3 emulation).
    */
   injected?: string;
   /** Milliseconds from arrival to the end of the response (0 while pending or when held). */
@@ -46,35 +71,81 @@ export interface ProxiedCall {
 }
 
 /**
- * A fault or latency rule. A rule matches a request when every given selector matches
- * (`service` exactly, `action` exactly or by RegExp, `mutating` by value) and it has uses left.
- * Fixture requests never match.
+ * A request as rules see it. `params` holds the request's parameters, whatever the protocol: query-string
+ * members; form members (query protocols: `RoleArn`, `RoleName`, `TopicArn`…); top-level JSON members (JSON
+ * protocols: `logGroupName`, `DeliveryStreamName`…); path labels (EKS: `name`, `clusterName`…; S3: `Bucket`,
+ * `Key`). Non-string JSON members are given as JSON text.
+ */
+export interface RequestView {
+  service: string;
+  region: string;
+  action: string;
+  account: string;
+  mutating: boolean;
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** The body as UTF-8 text. */
+  text: string;
+  /** Parsed JSON body (JSON and REST-JSON protocols), else undefined. */
+  json: unknown;
+  params: Record<string, string>;
+}
+
+/**
+ * A fault or latency rule: *which call*, *which answer*, *how many times*.
+ *
+ * Selectors (all given ones must match; fixture requests never match): `service` exactly; `action` exactly
+ * or by RegExp; `region` exactly or by RegExp; `account` exactly; `mutating` by value; `params`: each named
+ * request parameter (see {@link RequestView.params}) equal to the string or matching the RegExp;
+ * `match`: any predicate over the {@link RequestView}. Example: refuse `AssumeRole` into one role only,
+ * `{ service: 'sts', action: 'AssumeRole', params: { RoleArn: arn }, fault: 'error', status: 403, code: 'AccessDenied' }`.
  *
  * For each request, every matching `delay` rule applies (their `delayMs` add up, each uses one of its
  * `times`); then the first matching non-delay rule, in the order added, answers the request instead of
  * AWS (after the delay). Default statuses and codes per protocol:
  *
- * | fault | JSON (logs, firehose, kms, sqs, tagging) | REST-JSON (eks) | query (iam, sts, sns) | S3 |
+ * | fault | JSON (logs, firehose, kms, sqs, tagging, organizations) | REST-JSON (eks) | query (iam, sts, sns) | S3 |
  * |---|---|---|---|---|
  * | `throttle` | 400 `ThrottlingException` | 429 `ThrottlingException` | 400 `Throttling` | 503 `SlowDown` |
  * | `error5xx` | 500 `InternalFailure` / 503 `ServiceUnavailableException` | same as JSON | 500 `InternalFailure` / 503 `ServiceUnavailable` | 500 `InternalError` / 503 `ServiceUnavailable` |
  * | `fail` | 400 `AccessDeniedException` | 403 `AccessDeniedException` | 403 `AccessDenied` | 403 `AccessDenied` |
+ * | `error` | 400 and the given `code` (required) | same | same | same |
  *
- * `status`, `code` and `message` override the defaults.
+ * `status`, `code` and `message` override the defaults; `fields` adds members to the error body (e.g. S3's
+ * `ArgumentName`), `headers` to the answer; `queryError` sets SQS's `x-amzn-query-error` code.
  */
 export type FaultRule = {
   service?: string;
   action?: string | RegExp;
+  region?: string | RegExp;
+  account?: string;
   mutating?: boolean;
-  fault: 'throttle' | 'error5xx' | 'delay' | 'fail';
+  params?: Record<string, string | RegExp>;
+  match?: (req: RequestView) => boolean;
+  fault: 'throttle' | 'error5xx' | 'delay' | 'fail' | 'error';
   /** How many requests this rule may affect. @default Infinity */
   times?: number;
   /** For `delay`: milliseconds to wait before forwarding. @default 0 */
   delayMs?: number;
   status?: number;
   code?: string;
-  message?: string;
+  message?: string | ((req: RequestView) => string);
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+  queryError?: string;
 };
+
+/** What {@link FaultProxy.addRule} returns: the rule's use count, and a way to take it out again. */
+export interface RuleHandle {
+  /** Requests this rule has affected so far. */
+  readonly hits: number;
+  /** Uses left (Infinity when unbounded). */
+  readonly left: number;
+  remove(): void;
+}
 
 /**
  * What to do with a counted mutating request, returned by an {@link FaultProxy.onMutating} callback.
@@ -89,6 +160,16 @@ export type MutatingDecision = 'forward' | 'hold' | 'noreply' | undefined | void
 /** Callback for {@link FaultProxy.onMutating}. */
 export type MutatingCallback = (n: number, call: ProxiedCall) => MutatingDecision;
 
+/** Options of {@link startFaultProxy}. */
+export interface FaultProxyOptions {
+  /** Emulate S3's PutBucketNotificationConfiguration checks (module comment). @default false */
+  validateS3Notifications?: boolean;
+  /** Account of calls whose access key the proxy has not seen handed out. @default '123456789012' */
+  defaultAccount?: string;
+  /** moto runs with `MOTO_ACCOUNT_ID`: every call acts in this account, whatever its credentials. */
+  fixedAccount?: string;
+}
+
 /** A running proxy. */
 export interface FaultProxy {
   /** Base URL, e.g. `http://127.0.0.1:40123`. */
@@ -98,14 +179,15 @@ export interface FaultProxy {
   /**
    * Number of non-fixture mutating requests that got past the fault rules, i.e. the last `n` given to
    * the {@link FaultProxy.onMutating} callback: requests forwarded to AWS, plus held/no-reply ones.
-   * Requests answered by an injected fault are in {@link FaultProxy.calls} but not counted.
+   * Requests answered by an injected fault or refused by the S3 emulation are in {@link FaultProxy.calls}
+   * but not counted.
    */
   mutatingCount(): number;
-  /** Add a rule (evaluated in the order added). */
-  addRule(r: FaultRule): void;
+  /** Add a rule (evaluated in the order added). Throws when a rule cannot answer (`error` without `code`). */
+  addRule(r: FaultRule): RuleHandle;
   /** Remove all rules. */
   clearRules(): void;
-  /** Forget recorded calls and restart the mutating count at 0 (rules and the callback stay). */
+  /** Forget recorded calls and restart the mutating count at 0 (rules, the callback and accounts stay). */
   resetCalls(): void;
   /**
    * Register (or with `null`, remove) the callback for counted mutating requests.
@@ -130,11 +212,17 @@ export interface FaultProxy {
   holdAfter(n: number, onFirstHold?: () => void): void;
   /** Resolves when no request is being delayed or forwarded (held requests do not count). */
   idle(): Promise<void>;
+  /** Switch the S3 PutBucketNotificationConfiguration emulation on or off. */
+  validateS3Notifications(on: boolean): void;
+  /** The account an access key id acts in, as far as the proxy knows (undefined if never seen handed out). */
+  accountOfKey(accessKeyId: string): string | undefined;
+  /** Teach the proxy that `accessKeyId` acts in `account` (e.g. keys made without passing through it). */
+  learnAccount(accessKeyId: string, account: string): void;
+  /** Anything the S3 emulation could not check (a moto error while reading state); should stay empty. */
+  emulationErrors: string[];
   /** Close the proxy, dropping held and open connections. */
   stop(): Promise<void>;
 }
-
-type Protocol = 'json' | 'rest-json' | 'query' | 'rest-xml';
 
 /** The result of {@link classifyRequest}. */
 export interface Classification {
@@ -142,7 +230,9 @@ export interface Classification {
   region: string;
   action: string;
   mutating: boolean;
-  protocol: Protocol;
+  protocol: AwsProtocol;
+  /** Path labels: EKS `{name}`, `{clusterName}`…; S3 `Bucket` and `Key`. */
+  labels?: Record<string, string>;
 }
 
 const TARGET_PREFIX_SERVICE: Record<string, string> = {
@@ -151,6 +241,7 @@ const TARGET_PREFIX_SERVICE: Record<string, string> = {
   TrentService: 'kms',
   AmazonSQS: 'sqs',
   ResourceGroupsTaggingAPI_20170126: 'tagging',
+  AWSOrganizationsV20161128: 'organizations',
 };
 
 const QUERY_SERVICES = new Set(['iam', 'sts', 'sns', 'ec2', 'sqs', 'cloudformation', 'elasticloadbalancing']);
@@ -344,7 +435,10 @@ function compileRoutes(lines: string[]): Route[] {
     const [method = '', template = '', action = ''] = line.split(' ');
     const pattern = template
       .split('/')
-      .map((seg) => (seg.startsWith('{') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((seg) => {
+        const label = /^\{(\w+)\+?\}$/.exec(seg);
+        return label ? `(?<${label[1]}>[^/]+)` : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      })
       .join('/');
     return { method, re: new RegExp(`^${pattern}/?$`), action };
   });
@@ -355,13 +449,24 @@ function header(headers: http.IncomingHttpHeaders, name: string): string | undef
   return Array.isArray(v) ? v[0] : v;
 }
 
+const decode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 /** S3 operation from method + path-style URL (`/bucket/key?query`). */
-function classifyS3(method: string, pathname: string, query: URLSearchParams): string {
+function classifyS3(method: string, pathname: string, query: URLSearchParams): { action: string; labels: Record<string, string> } {
   const rest = pathname.replace(/^\//, '');
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
-  if (bucket === '') return method === 'GET' ? 'ListBuckets' : 'Unknown';
+  const labels: Record<string, string> = {};
+  if (bucket === '') return { action: method === 'GET' ? 'ListBuckets' : 'Unknown', labels };
+  labels.Bucket = decode(bucket);
   const object = slash >= 0 && slash < rest.length - 1;
+  if (object) labels.Key = decode(rest.slice(slash + 1));
   const xid = query.get('x-id');
   let best: { action: string; score: number } | undefined;
   for (const r of S3_ROUTES) {
@@ -375,22 +480,29 @@ function classifyS3(method: string, pathname: string, query: URLSearchParams): s
       if (!query.has(k) || (v !== '' && query.get(k) !== v)) ok = false;
     }
     if (!ok) continue;
-    if (xid !== null && xid === r.action) return r.action;
+    if (xid !== null && xid === r.action) return { action: r.action, labels };
     const score = r.query.filter(([k]) => k !== 'x-id').length;
     if (!best || score > best.score) best = { action: r.action, score };
   }
-  if (xid) return xid;
-  return best?.action ?? 'Unknown';
+  if (xid) return { action: xid, labels };
+  return { action: best?.action ?? 'Unknown', labels };
 }
 
 const READ_PREFIXES = /^(Describe|List|Get|Head|Filter|Lookup|Simulate|Search|Query|Select)/;
-const READ_ONLY_ACTIONS = new Set(['sts:GetCallerIdentity', 'sts:AssumeRole', 'sts:AssumeRoleWithWebIdentity', 'sts:GetSessionToken']);
+const READ_ONLY_ACTIONS = new Set([
+  'sts:GetCallerIdentity',
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithWebIdentity',
+  'sts:AssumeRoleWithSAML',
+  'sts:GetSessionToken',
+  'sts:GetFederationToken',
+]);
 
 /**
  * Whether a call may change AWS state: `false` for actions starting with Describe/List/Get/Head (and a few
- * other read verbs: Filter, Lookup, Simulate, Search, Query, Select), for STS GetCallerIdentity/AssumeRole,
- * and for S3 GET/HEAD requests; `true` otherwise (including PutLogEvents, CreateLogStream, PutObject).
- * An unclassified call is mutating unless it is a GET or HEAD.
+ * other read verbs: Filter, Lookup, Simulate, Search, Query, Select), for STS GetCallerIdentity/AssumeRole
+ * (and the other credential calls), and for S3 GET/HEAD requests; `true` otherwise (including PutLogEvents,
+ * CreateLogStream, PutObject). An unclassified call is mutating unless it is a GET or HEAD.
  */
 export function isMutating(service: string, action: string, method: string): boolean {
   if (READ_ONLY_ACTIONS.has(`${service}:${action}`)) return false;
@@ -444,112 +556,188 @@ export function classifyRequest(
   }
 
   if (service === 's3') {
-    const action = classifyS3(method, u.pathname, u.searchParams);
-    return { service, region, action, mutating: isMutating(service, action, method), protocol: 'rest-xml' };
+    const { action, labels } = classifyS3(method, u.pathname, u.searchParams);
+    return { service, region, action, mutating: isMutating(service, action, method), protocol: 'rest-xml', labels };
   }
 
   let action = 'Unknown';
+  let labels: Record<string, string> | undefined;
   if (service === 'eks') {
-    action = EKS_ROUTES.find((r) => r.method === method && r.re.test(u.pathname))?.action ?? 'Unknown';
+    for (const r of EKS_ROUTES) {
+      if (r.method !== method) continue;
+      const m = r.re.exec(u.pathname);
+      if (!m) continue;
+      action = r.action;
+      labels = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decode(v ?? '')]));
+      break;
+    }
   }
-  return { service, region, action, mutating: isMutating(service, action, method), protocol: 'rest-json' };
+  return { service, region, action, mutating: isMutating(service, action, method), protocol: 'rest-json', ...(labels ? { labels } : {}) };
 }
 
-interface FaultResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
+/** The access key id of a SigV4-signed request (`Authorization` header or presigned `X-Amz-Credential`). */
+export function accessKeyOf(url: string, headers: http.IncomingHttpHeaders): string | undefined {
+  const auth = /Credential=([^/,\s]+)\//.exec(header(headers, 'authorization') ?? '');
+  if (auth) return auth[1];
+  const q = new URL(url, 'http://proxy.invalid').searchParams.get('X-Amz-Credential');
+  return q ? q.split('/')[0] : undefined;
 }
 
-const xmlEscape = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const LEARN_FROM = new Set([
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithWebIdentity',
+  'sts:AssumeRoleWithSAML',
+  'sts:GetSessionToken',
+  'sts:GetFederationToken',
+  'iam:CreateAccessKey',
+]);
 
-/** An error response in the shape real AWS uses for `protocol`. */
-function buildFault(
-  rule: FaultRule,
-  c: Classification,
-  method: string,
-  requestContentType: string | undefined,
-): FaultResponse {
+/**
+ * The access key id an STS/IAM answer hands out, and the account it acts in: the account of the
+ * `AssumedRoleUser`/`FederatedUser` ARN when the answer has one, else `callerAccount` (GetSessionToken,
+ * CreateAccessKey). XML (query protocol) or JSON answers.
+ */
+export function keyFromAnswer(body: string, callerAccount: string): { accessKeyId: string; account: string } | undefined {
+  let key = /<AccessKeyId>\s*([^<\s]+)\s*<\/AccessKeyId>/.exec(body)?.[1];
+  let arn = /<Arn>\s*(arn:[^<\s]+)\s*<\/Arn>/.exec(body)?.[1];
+  if (!key && body.trimStart().startsWith('{')) {
+    const find = (v: unknown, name: string): string | undefined => {
+      if (typeof v !== 'object' || v === null) return undefined;
+      for (const [k, x] of Object.entries(v)) {
+        if (k === name && typeof x === 'string') return x;
+        const inner = find(x, name);
+        if (inner) return inner;
+      }
+      return undefined;
+    };
+    try {
+      const doc: unknown = JSON.parse(body);
+      key = find(doc, 'AccessKeyId');
+      arn = find(doc, 'Arn');
+    } catch {
+      return undefined;
+    }
+  }
+  if (!key) return undefined;
+  const account = /^arn:[^:]+:(?:sts|iam)::(\d{12}):/.exec(arn ?? '')?.[1] ?? callerAccount;
+  return { accessKeyId: key, account };
+}
+
+/** The request's parameters, as {@link RequestView.params} describes. */
+function paramsOf(c: Classification, url: string, headers: http.IncomingHttpHeaders, text: string, json: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URL(url, 'http://proxy.invalid').searchParams) out[k] = v;
+  if ((header(headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(text)) out[k] = v;
+  }
+  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+    for (const [k, v] of Object.entries(json)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  Object.assign(out, c.labels ?? {});
+  return out;
+}
+
+function makeView(c: Classification, account: string, method: string, url: string, headers: http.IncomingHttpHeaders, body: Buffer): RequestView {
+  let text: string | undefined;
+  let json: unknown;
+  let jsonDone = false;
+  let params: Record<string, string> | undefined;
+  const view = {
+    service: c.service,
+    region: c.region,
+    action: c.action,
+    account,
+    mutating: c.mutating,
+    method,
+    url,
+    headers,
+    body,
+    get text() {
+      return (text ??= body.toString('utf8'));
+    },
+    get json() {
+      if (!jsonDone) {
+        jsonDone = true;
+        if (c.protocol === 'json' || c.protocol === 'rest-json') {
+          try {
+            json = view.text === '' ? undefined : JSON.parse(view.text);
+          } catch {
+            json = undefined;
+          }
+        }
+      }
+      return json;
+    },
+    get params() {
+      return (params ??= paramsOf(c, url, headers, view.text, view.json));
+    },
+  };
+  return view;
+}
+
+type LiveRule = FaultRule & { left: number; hits: number };
+
+function ruleMatches(rule: LiveRule, req: RequestView): boolean {
+  if (rule.left <= 0) return false;
+  if (rule.service !== undefined && rule.service !== req.service) return false;
+  if (rule.mutating !== undefined && rule.mutating !== req.mutating) return false;
+  if (rule.account !== undefined && rule.account !== req.account) return false;
+  if (rule.action !== undefined) {
+    if (typeof rule.action === 'string' ? rule.action !== req.action : !rule.action.test(req.action)) return false;
+  }
+  if (rule.region !== undefined) {
+    if (typeof rule.region === 'string' ? rule.region !== req.region : !rule.region.test(req.region)) return false;
+  }
+  if (rule.params !== undefined) {
+    for (const [name, want] of Object.entries(rule.params)) {
+      const got = req.params[name];
+      if (got === undefined) return false;
+      if (typeof want === 'string' ? got !== want : !want.test(got)) return false;
+    }
+  }
+  if (rule.match !== undefined && !rule.match(req)) return false;
+  return true;
+}
+
+/** The answer a non-delay rule gives (see the table on {@link FaultRule}). */
+function faultAnswer(rule: FaultRule, c: Classification, req: RequestView): HttpAnswer {
   const p = c.protocol;
   let status: number;
   let code: string;
-  let message: string;
+  let message: string | undefined = typeof rule.message === 'function' ? rule.message(req) : rule.message;
   switch (rule.fault) {
     case 'throttle':
       status = rule.status ?? (p === 'rest-json' ? 429 : p === 'rest-xml' ? 503 : 400);
       code = rule.code ?? (p === 'query' ? 'Throttling' : p === 'rest-xml' ? 'SlowDown' : 'ThrottlingException');
-      message = rule.message ?? (p === 'rest-xml' ? 'Please reduce your request rate.' : 'Rate exceeded');
+      message ??= p === 'rest-xml' ? 'Please reduce your request rate.' : 'Rate exceeded';
       break;
     case 'error5xx':
       status = rule.status ?? 500;
       if (status === 503) {
         code = rule.code ?? (p === 'query' || p === 'rest-xml' ? 'ServiceUnavailable' : 'ServiceUnavailableException');
-        message = rule.message ?? 'Service is unavailable. Please try again later.';
+        message ??= 'Service is unavailable. Please try again later.';
       } else {
         code = rule.code ?? (p === 'rest-xml' ? 'InternalError' : 'InternalFailure');
-        message = rule.message ?? 'We encountered an internal error. Please try again.';
+        message ??= 'We encountered an internal error. Please try again.';
       }
       break;
-    default:
+    case 'error':
+      status = rule.status ?? 400;
+      code = rule.code ?? 'ValidationException';
+      message ??= '';
+      break;
+    default: {
       status = rule.status ?? (p === 'json' ? 400 : 403);
       code = rule.code ?? (p === 'query' || p === 'rest-xml' ? 'AccessDenied' : 'AccessDeniedException');
-      message =
-        rule.message ??
-        `User: arn:aws:iam::123456789012:user/moto is not authorized to perform: ${c.service}:${c.action}`;
+      const onResource = req.params.RoleArn ? ` on resource: ${req.params.RoleArn}` : '';
+      message ??= `User: arn:aws:iam::${req.account}:user/moto is not authorized to perform: ${c.service}:${c.action}${onResource}`;
+    }
   }
-  const requestId = randomUUID();
-  switch (p) {
-    case 'json':
-      return {
-        status,
-        headers: {
-          'content-type': requestContentType?.startsWith('application/x-amz-json')
-            ? requestContentType
-            : 'application/x-amz-json-1.1',
-          'x-amzn-requestid': requestId,
-          'x-amzn-errortype': code,
-        },
-        body: JSON.stringify({ __type: code, message }),
-      };
-    case 'rest-json':
-      return {
-        status,
-        headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId, 'x-amzn-errortype': code },
-        body: JSON.stringify({ message }),
-      };
-    case 'query':
-      return {
-        status,
-        headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-        body:
-          `<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
-          `<Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error>` +
-          `<RequestId>${requestId}</RequestId></ErrorResponse>`,
-      };
-    case 'rest-xml':
-      return {
-        status,
-        headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'x-amz-id-2': requestId },
-        // S3 answers HEAD errors with no body; the SDK then names the error after the status.
-        body:
-          method === 'HEAD'
-            ? ''
-            : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(code)}</Code>` +
-              `<Message>${xmlEscape(message)}</Message><RequestId>${requestId}</RequestId>` +
-              `<HostId>${requestId}</HostId></Error>`,
-      };
-  }
-}
-
-function ruleMatches(rule: FaultRule & { left: number }, c: Classification): boolean {
-  if (rule.left <= 0) return false;
-  if (rule.service !== undefined && rule.service !== c.service) return false;
-  if (rule.mutating !== undefined && rule.mutating !== c.mutating) return false;
-  if (rule.action !== undefined) {
-    if (typeof rule.action === 'string' ? rule.action !== c.action : !rule.action.test(c.action)) return false;
-  }
-  return true;
+  const spec: AwsErrorSpec = { status, code, message };
+  if (rule.fields) spec.fields = rule.fields;
+  if (rule.headers) spec.headers = rule.headers;
+  if (rule.queryError) spec.queryError = rule.queryError;
+  return awsErrorAnswer(p, spec, { service: c.service, method: req.method, requestContentType: header(req.headers, 'content-type') });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -557,17 +745,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * Start a proxy on a free 127.0.0.1 port in front of `target` (moto's endpoint, e.g. `http://127.0.0.1:5055`).
  */
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: false });
   const calls: ProxiedCall[] = [];
-  let rules: Array<FaultRule & { left: number }> = [];
+  let rules: LiveRule[] = [];
   let mutatingSeen = 0;
   let callback: MutatingCallback | null = null;
   let seq = 0;
   let inFlight = 0;
   let idleWaiters: Array<() => void> = [];
   const sockets = new Set<Socket>();
+  const keyAccounts = new Map<string, string>();
+  const defaultAccount = options.defaultAccount ?? DEFAULT_ACCOUNT;
+  let validateS3 = options.validateS3Notifications ?? false;
+  let lookups: ReturnType<typeof motoLookups> | undefined;
+  const emulationErrors: string[] = [];
+
+  const accountOf = (url: string, headers: http.IncomingHttpHeaders): string => {
+    if (options.fixedAccount) return options.fixedAccount;
+    const explicit = header(headers, 'x-moto-account-id');
+    if (explicit) return explicit;
+    const key = accessKeyOf(url, headers);
+    return (key && keyAccounts.get(key)) || defaultAccount;
+  };
 
   const settle = (): void => {
     inFlight--;
@@ -578,13 +779,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
   };
 
-  const send = (res: http.ServerResponse, status: number, headers: Record<string, string>, body: string): void => {
+  const send = (res: http.ServerResponse, answer: HttpAnswer): void => {
     if (res.destroyed || res.writableEnded) return;
-    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
-    res.end(body);
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+    res.end(answer.body);
   };
 
-  /** Forward to moto; `reply=false` completes the request at moto but never answers the client. */
+  /**
+   * Forward to moto; `reply=false` completes the request at moto but never answers the client. With
+   * `collect`, resolves with the answer's body too (for learning accounts).
+   */
   const forward = (
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -592,7 +796,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     call: ProxiedCall,
     started: number,
     reply: boolean,
-  ): Promise<void> =>
+    collect: boolean,
+  ): Promise<Buffer | undefined> =>
     new Promise((resolve) => {
       const headers: string[] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -613,11 +818,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         },
         (up) => {
           call.status = up.statusCode ?? 0;
+          const chunks: Buffer[] = [];
+          if (collect) up.on('data', (d: Buffer) => chunks.push(d));
           up.once('end', () => {
             call.ms = Date.now() - started;
-            resolve();
+            resolve(collect ? Buffer.concat(chunks) : undefined);
           });
-          up.once('error', () => resolve());
+          up.once('error', () => resolve(undefined));
           if (!reply || res.destroyed) {
             up.resume();
             return;
@@ -631,11 +838,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       out.once('error', (err) => {
         call.status = 502;
         call.ms = Date.now() - started;
-        if (reply) send(res, 502, { 'content-type': 'text/plain' }, `fault-proxy: upstream error: ${err.message}`);
-        resolve();
+        if (reply) send(res, { status: 502, headers: { 'content-type': 'text/plain' }, body: `fault-proxy: upstream error: ${err.message}` });
+        resolve(undefined);
       });
       out.end(body);
     });
+
+  /** S3's own checks of a notification configuration; undefined when S3 would accept it. */
+  const s3Validation = async (c: Classification, req: RequestView): Promise<HttpAnswer | undefined> => {
+    const bucket = c.labels?.Bucket;
+    if (!bucket) return undefined;
+    const parsed = parseNotificationXml(req.text);
+    let rejection = checkOverlap(parsed.rules);
+    if (!rejection) {
+      lookups ??= motoLookups(target);
+      try {
+        rejection = await checkDestinations(parsed.rules, bucket, req.account, lookups);
+      } catch (err) {
+        emulationErrors.push(`PutBucketNotificationConfiguration ${bucket}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        return undefined;
+      }
+    }
+    if (!rejection) return undefined;
+    return awsErrorAnswer('rest-xml', rejection, { service: 's3', method: req.method });
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = Date.now();
@@ -646,11 +872,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const url = req.url ?? '/';
     const c = classifyRequest(method, url, req.headers, body);
     const fixture = header(req.headers, 'x-test-fixture') === '1' || c.service === 'moto-api';
+    const account = accountOf(url, req.headers);
     const call: ProxiedCall = {
       seq: ++seq,
       service: c.service,
       region: c.region,
       action: c.action,
+      account,
       mutating: c.mutating,
       fixture,
       status: 0,
@@ -659,49 +887,63 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       path: url,
     };
     calls.push(call);
+    const view = makeView(c, account, method, url, req.headers, body);
 
     inFlight++;
     try {
       if (!fixture) {
         let delay = 0;
-        let fault: FaultRule | undefined;
+        let fault: LiveRule | undefined;
         for (const rule of rules) {
-          if (!ruleMatches(rule, c)) continue;
-          if (rule.fault === 'delay') {
-            rule.left--;
-            delay += rule.delayMs ?? 0;
-          } else if (!fault) {
-            rule.left--;
-            fault = rule;
-          }
+          if (rule.fault !== 'delay' && fault) continue;
+          if (!ruleMatches(rule, view)) continue;
+          rule.left--;
+          rule.hits++;
+          if (rule.fault === 'delay') delay += rule.delayMs ?? 0;
+          else fault = rule;
         }
         if (delay > 0) {
           call.injected = 'delay';
           await sleep(delay);
         }
         if (fault) {
-          const f = buildFault(fault, c, method, header(req.headers, 'content-type'));
+          const f = faultAnswer(fault, c, view);
           call.injected = fault.fault;
           call.status = f.status;
-          send(res, f.status, f.headers, f.body);
+          send(res, f);
           call.ms = Date.now() - started;
           return;
         }
-        if (c.mutating) {
-          const n = ++mutatingSeen;
-          const decision = callback?.(n, call);
-          if (decision === 'hold') {
-            call.injected = 'hold';
-            return;
-          }
-          if (decision === 'noreply') {
-            call.injected = 'noreply';
-            await forward(req, res, body, call, started, false);
-            return;
-          }
+      }
+      if (validateS3 && c.service === 's3' && c.action === 'PutBucketNotificationConfiguration') {
+        const refused = await s3Validation(c, view);
+        if (refused) {
+          call.injected = 'validation';
+          call.status = refused.status;
+          send(res, refused);
+          call.ms = Date.now() - started;
+          return;
         }
       }
-      await forward(req, res, body, call, started, true);
+      if (!fixture && c.mutating) {
+        const n = ++mutatingSeen;
+        const decision = callback?.(n, call);
+        if (decision === 'hold') {
+          call.injected = 'hold';
+          return;
+        }
+        if (decision === 'noreply') {
+          call.injected = 'noreply';
+          await forward(req, res, body, call, started, false, false);
+          return;
+        }
+      }
+      const learn = LEARN_FROM.has(`${c.service}:${c.action}`);
+      const answer = await forward(req, res, body, call, started, true, learn);
+      if (learn && answer && call.status === 200) {
+        const k = keyFromAnswer(answer.toString('utf8'), account);
+        if (k) keyAccounts.set(k.accessKeyId, k.account);
+      }
     } finally {
       settle();
     }
@@ -709,7 +951,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      send(res, 502, { 'content-type': 'text/plain' }, `fault-proxy: ${String(err)}`);
+      send(res, { status: 502, headers: { 'content-type': 'text/plain' }, body: `fault-proxy: ${String(err)}` });
     });
   });
   server.on('connection', (socket: Socket) => {
@@ -729,9 +971,23 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const proxy: FaultProxy = {
     endpoint: `http://127.0.0.1:${addr.port}`,
     calls,
+    emulationErrors,
     mutatingCount: () => mutatingSeen,
     addRule(r) {
-      rules.push({ ...r, left: r.times ?? Infinity });
+      if (r.fault === 'error' && !r.code) throw new Error("fault-proxy: a rule with fault 'error' needs a code");
+      const live: LiveRule = { ...r, left: r.times ?? Infinity, hits: 0 };
+      rules.push(live);
+      return {
+        get hits() {
+          return live.hits;
+        },
+        get left() {
+          return live.left;
+        },
+        remove() {
+          rules = rules.filter((x) => x !== live);
+        },
+      };
     },
     clearRules() {
       rules = [];
@@ -755,22 +1011,27 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (inFlight === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
+    validateS3Notifications(on) {
+      validateS3 = on;
+    },
+    accountOfKey: (key) => keyAccounts.get(key),
+    learnAccount(key, account) {
+      keyAccounts.set(key, account);
+    },
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       server.closeAllConnections();
       await closed;
       agent.destroy();
+      lookups?.destroy();
     },
   };
   return proxy;
 }
 
 /** The structural bit of an AWS SDK v3 client that {@link markFixture} needs. */
-export interface ClientWithMiddleware {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  middlewareStack: MiddlewareStack<any, any>;
-}
+export type ClientWithMiddleware = ClientWithStack;
 
 /**
  * Make every request of an SDK v3 client carry `x-test-fixture: 1`, so the proxy records it with
@@ -778,12 +1039,5 @@ export interface ClientWithMiddleware {
  * (creating the log group, PutLogEvents, reading the bucket). Returns the same client.
  */
 export function markFixture<T extends ClientWithMiddleware>(client: T): T {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const mw: BuildMiddleware<any, any> = (next) => async (args) => {
-    const request = args.request as { headers?: Record<string, string> } | undefined;
-    if (request && typeof request === 'object' && request.headers) request.headers['x-test-fixture'] = '1';
-    return next(args);
-  };
-  client.middlewareStack.add(mw, { step: 'build', name: 'testFixtureHeader', override: true });
-  return client;
+  return withHeader(client, 'x-test-fixture', '1');
 }
