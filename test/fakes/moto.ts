@@ -32,6 +32,11 @@ export interface MotoServer {
   pid: number;
   /** Wipe all state in every account and region (`POST /moto-api/reset`). */
   reset(): Promise<void>;
+  /**
+   * Seed moto's random generator (`POST /moto-api/seed?a=<n>`), so the ids it makes next (Organizations
+   * account ids, KMS key ids, subscription ids…) are the same for the same sequence of calls.
+   */
+  seed(n: number): Promise<void>;
   /** SIGTERM our own server process, SIGKILL it if it is still alive after 3 s; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -263,6 +268,11 @@ async function startOnce(port: number, opts: StartMotoOptions): Promise<MotoServ
       const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+    },
+    async seed(n: number) {
+      const res = await fetch(`${endpoint}/moto-api/seed?a=${encodeURIComponent(String(n))}`, { method: 'POST' });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`moto seed failed: HTTP ${res.status}`);
     },
     stop() {
       stopping ??= (async () => {
