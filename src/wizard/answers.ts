@@ -7,7 +7,7 @@
  * Never a secret: the type has no field for one, and `saveAnswers` writes only the fields below. Values read
  * back are only defaults, so a malformed or stale file is ignored field by field instead of failing the run.
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, chmodSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, chmodSync, writeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAwsAccountId, checkClusterName, checkRegion } from '../config/validate.js';
 
@@ -32,7 +32,7 @@ export interface SavedOptions {
 /** How the FortiCNAPP key was given last time, without the key itself. */
 export interface SavedCredentials {
   method: 'key-file' | 'typed';
-  /** Path of the downloaded key file (the file holds the secret; its path does not). */
+  /** Absolute path of the downloaded key file (the file holds the secret; its path does not). */
   apiKeyFile?: string;
   /** FortiCNAPP account name, e.g. `acme`. */
   account?: string;
@@ -57,18 +57,6 @@ export function answersDir(stateDir: string): string {
 
 export function answersPath(stateDir: string, accountId: string): string {
   return join(answersDir(stateDir), `${accountId}.json`);
-}
-
-/**
- * Whether any answers were ever saved here. Cheap (no AWS): the wizard asks STS for the account, which loads
- * the AWS SDK, only when this says there is something to offer.
- */
-export function hasSavedAnswers(stateDir: string): boolean {
-  try {
-    return readdirSync(answersDir(stateDir)).some((f) => /^\d{12}\.json$/.test(f));
-  } catch {
-    return false;
-  }
 }
 
 const OPTION_STRINGS = [
@@ -132,23 +120,21 @@ export function loadAnswers(stateDir: string, accountId: string): SavedAnswers |
 }
 
 /**
- * Writes the answers for their account, replacing what was there. Only the known fields are copied, so an
- * object carrying more (a secret by mistake) still writes none of it.
- * @returns the path written.
+ * Writes the answers for their account, replacing what was there, unless the file already holds the very same
+ * answers (then it is left alone, its `savedAt` included: issue 10). Only the known fields are copied, so an
+ * object carrying more (a secret by mistake) still writes none of it. Written whole: a temp file (0600), fsync,
+ * rename; the directory is made (or tightened to) 0700.
+ * @returns the file's path, and whether it was written.
+ * @throws Error when `accountId` is not a 12-digit account id (it becomes the file name), or on a write failure.
  */
-export function saveAnswers(stateDir: string, answers: Omit<SavedAnswers, 'version' | 'savedAt'>): string {
+export function saveAnswers(stateDir: string, answers: Omit<SavedAnswers, 'version' | 'savedAt'>): { path: string; written: boolean } {
   const accountProblem = checkAwsAccountId(answers.accountId, 'account id');
   if (accountProblem) throw new Error(accountProblem);
-  const dir = answersDir(stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700); // mkdir's mode does not apply to a directory that already existed
   const options: SavedOptions = {};
   for (const k of OPTION_STRINGS) if (answers.options[k] !== undefined) options[k] = answers.options[k];
   if (answers.options.bucketVersioning !== undefined) options.bucketVersioning = answers.options.bucketVersioning;
   if (answers.options.noKms !== undefined) options.noKms = answers.options.noKms;
-  const doc: SavedAnswers = {
-    version: ANSWERS_VERSION,
-    savedAt: new Date().toISOString(),
+  const content = {
     accountId: answers.accountId,
     regionClusters: answers.regionClusters,
     multiRegion: answers.multiRegion,
@@ -165,6 +151,13 @@ export function saveAnswers(stateDir: string, answers: Omit<SavedAnswers, 'versi
       : {}),
   };
   const path = answersPath(stateDir, answers.accountId);
+  const current = loadAnswers(stateDir, answers.accountId);
+  if (current && sameAnswers(current, content)) return { path, written: false };
+
+  const dir = answersDir(stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // mkdir's mode does not apply to a directory that already existed
+  const doc: SavedAnswers = { version: ANSWERS_VERSION, savedAt: new Date().toISOString(), ...content };
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
@@ -178,5 +171,20 @@ export function saveAnswers(stateDir: string, answers: Omit<SavedAnswers, 'versi
   }
   closeSync(fd);
   renameSync(tmp, path);
-  return path;
+  return { path, written: true };
+}
+
+/** Same answers, whatever the key order and `savedAt` (a loaded file is already reduced to the known fields). */
+function sameAnswers(current: SavedAnswers, next: Omit<SavedAnswers, 'version' | 'savedAt'>): boolean {
+  const { version: _v, savedAt: _s, ...rest } = current;
+  return canonical(rest) === canonical(next);
+}
+
+/** JSON with object keys sorted and undefined members dropped, for comparisons. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { answersPath, hasSavedAnswers, loadAnswers, saveAnswers } from '../../../src/wizard/answers.js';
+import { answersPath, loadAnswers, saveAnswers } from '../../../src/wizard/answers.js';
 
 let stateDir: string;
 beforeEach(() => {
@@ -21,10 +21,9 @@ const base = {
 
 describe('saved answers', () => {
   it('round-trips, per account, in a 0700 directory and a 0600 file', () => {
-    expect(hasSavedAnswers(stateDir)).toBe(false);
-    const file = saveAnswers(stateDir, base);
+    const { path: file, written } = saveAnswers(stateDir, base);
+    expect(written).toBe(true);
     expect(file).toBe(answersPath(stateDir, '123456789012'));
-    expect(hasSavedAnswers(stateDir)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(loadAnswers(stateDir, '123456789012')).toMatchObject({ ...base, version: 1 });
@@ -46,7 +45,7 @@ describe('saved answers', () => {
   });
 
   it('ignores what no longer validates, field by field; a broken file is no file', () => {
-    const file = saveAnswers(stateDir, base);
+    const file = saveAnswers(stateDir, base).path;
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     doc.regionClusters = { 'us-east-1': ['prod', 'bad name', 7], 'xus-east-1yy': ['x'], 'eu-west-1': 'prod' };
     doc.options = { bucketLifecycleDays: 90, existingBucketArn: 'arn:aws:s3:::b', noKms: 'yes' };
@@ -61,6 +60,20 @@ describe('saved answers', () => {
     expect(loadAnswers(stateDir, base.accountId)).toBeUndefined();
     writeFileSync(file, JSON.stringify({ ...doc, version: 2 }));
     expect(loadAnswers(stateDir, base.accountId)).toBeUndefined();
+  });
+
+  it('leaves the file alone when nothing changed (issue 10), whatever the key order', () => {
+    const file = saveAnswers(stateDir, base).path;
+    const before = readFileSync(file, 'utf8');
+    const mtime = statSync(file).mtimeMs;
+    const reordered = { options: { noKms: true, bucketLifecycleDays: '90' }, credentials: { account: 'acme', apiKeyFile: '/home/me/key.json', method: 'key-file' as const }, advanced: true, multiRegion: false, regionClusters: { 'us-east-1': ['prod', 'stage'] }, accountId: '123456789012' };
+    expect(saveAnswers(stateDir, reordered)).toEqual({ path: file, written: false });
+    expect(readFileSync(file, 'utf8')).toBe(before); // savedAt included
+    expect(statSync(file).mtimeMs).toBe(mtime);
+    // Any change is written.
+    expect(saveAnswers(stateDir, { ...base, regionClusters: { 'us-east-1': ['prod'] } }).written).toBe(true);
+    expect(loadAnswers(stateDir, base.accountId)?.regionClusters).toEqual({ 'us-east-1': ['prod'] });
+    expect(saveAnswers(stateDir, { ...base, regionClusters: { 'us-east-1': ['prod'] }, credentials: undefined }).written).toBe(true);
   });
 
   it('refuses to save under something that is not an account id (it becomes a file name)', () => {
