@@ -25,8 +25,8 @@ import {
 type Send = (command: unknown) => Promise<unknown>;
 
 /** A client of `Ctor`'s class whose `send` is `send` (nothing else of the SDK runs). */
-function fakeClient<T extends object>(Ctor: abstract new (...args: never[]) => T, send: Send): T {
-  return Object.assign(Object.create(Ctor.prototype as object) as T, { send });
+function fakeClient<T extends object>(Ctor: { prototype: T }, send: Send): T {
+  return Object.assign(Object.create(Ctor.prototype) as T, { send });
 }
 
 /** An SDK-shaped service error. */
