@@ -1,7 +1,9 @@
 /**
- * The wizard's only door to the terminal: a narrow `Prompter` interface and the one implementation that
- * uses @inquirer/prompts (imported lazily, so `--help` never loads it). Tests of the wizard's logic pass
- * a scripted prompter instead; the e2e tests drive this one in a pseudo-terminal.
+ * The only door to the terminal's questions: a narrow `Prompter` interface and the one implementation that
+ * uses the @inquirer prompts (through inquirer.ts, imported lazily, so `--help` never loads them). Tests of the
+ * wizard's logic pass a scripted prompter instead; the e2e tests drive this one in a pseudo-terminal. The cli
+ * asks its own yes/no questions ("Apply these changes?", teardown's confirmation) through it too:
+ * `createPrompter(session.signal).confirm({ message: 'Apply these changes?' })` (default No; Ctrl+C is UserAbort).
  *
  * Conventions shared by every question:
  * - validators return `undefined` when the answer is fine, otherwise the reason, shown under the question
@@ -32,6 +34,7 @@ export interface Choice<T> {
 
 /** The questions the wizard can ask. Every method rejects with `UserAbort` on Ctrl+C. */
 export interface Prompter {
+  /** A yes/no question; `default` (Enter) is No unless given. */
   confirm(q: { message: string; default?: boolean }): Promise<boolean>;
   input(q: { message: string; default?: string; validate?: Validator<string> }): Promise<string>;
   /** Masked input: never echoed, never in a default. */

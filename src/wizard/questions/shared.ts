@@ -1,8 +1,8 @@
 /**
- * One definition per input: the flag (and environment variable) that answers it, the question the wizard
- * asks when nothing did, and the validator both use. The validators are those of src/config/validate.ts
- * (the ones resolve.ts applies to flags), with the leading flag name turned into words, so a typed answer
- * and a flag are refused for the same reason.
+ * What the question groups share: one definition per input (the flag and environment variable that answer it,
+ * the question the wizard asks when nothing did, and the validator both use). The validators are those of
+ * src/config/validate.ts (the ones config/resolve.ts applies to flags), with the leading flag name turned into
+ * words, so a typed answer and a flag are refused for the same reason.
  *
  * Wording follows the reference CLI (reference/lacework.md §1.4-1.5) where it is right, and fixes it
  * where it is not (the "comma-seperated" typo; unvalidated optional ARNs; untrimmed cluster lists).
@@ -15,14 +15,15 @@ import {
   checkRegion,
   splitClusters,
   type ArnKind,
-} from '../config/validate.js';
-import { resolveCredentials } from '../lacework/credentials.js';
-import type { SetupOptions } from './resolve.js';
+} from '../../config/validate.js';
+import type { SetupAnswers } from '../../config/resolve.js';
+import { resolveCredentials, type CredentialInputs } from '../../lacework/credentials.js';
+import { UserAbort } from '../../errors.js';
 
 /** A question and what else can answer it. */
 export interface Question {
-  /** The option of SetupOptions this question fills, when it has one. */
-  option?: keyof SetupOptions;
+  /** The answer (or credential input) this question gives, when it has one. */
+  option?: keyof SetupAnswers | keyof CredentialInputs;
   /** The flag that answers it instead (DESIGN §2). */
   flag?: string;
   /** The environment variable that answers it, or gives its default. */
@@ -115,6 +116,12 @@ export const QUESTIONS = {
     flag: '--region-clusters',
     env: 'AWS_REGION',
     message: 'AWS region of the EKS clusters:',
+    validate: validateRegion,
+  },
+  typedRegion: {
+    option: 'regionClusters',
+    flag: '--region-clusters',
+    message: 'AWS region name (e.g. eu-central-1):',
     validate: validateRegion,
   },
   clusters: {
@@ -245,19 +252,30 @@ export const QUESTIONS = {
 /** The advanced menu, in the reference's order (its "output location" item has no meaning here). */
 export type AdvancedItem = 'bucket' | 'caRole' | 'firehose' | 'cwRole' | 'kms' | 'integrationName' | 'homeRegion' | 'done';
 
-export const ADVANCED_MENU: { item: AdvancedItem; name: string; flags: (keyof SetupOptions)[] }[] = [
-  { item: 'bucket', name: 'Configure bucket settings', flags: ['existingBucketArn', 'bucketLifecycleDays', 'bucketVersioning'] },
-  { item: 'caRole', name: 'Configure and use an existing cross-account IAM role', flags: ['existingCaRoleArn', 'existingCaExternalId'] },
-  { item: 'firehose', name: 'Configure Firehose settings', flags: ['existingFirehoseRoleArn'] },
-  { item: 'cwRole', name: 'Configure and use an existing CloudWatch IAM role', flags: ['existingCwRoleArn'] },
-  { item: 'kms', name: 'Configure SNS and KMS encryption settings', flags: ['kmsKeyArn', 'kms'] },
-  { item: 'integrationName', name: 'Customize integration name', flags: ['integrationName'] },
-  { item: 'homeRegion', name: 'Choose the home region', flags: ['homeRegion'] },
-  { item: 'done', name: 'Done', flags: [] },
+/** Each item with the answers it sets: a flag that gave one of them disables the item ("set by --flag"). */
+export const ADVANCED_MENU: { item: AdvancedItem; name: string; answers: (keyof SetupAnswers)[] }[] = [
+  { item: 'bucket', name: 'Configure bucket settings', answers: ['existingBucketArn', 'bucketLifecycleDays', 'bucketVersioning'] },
+  { item: 'caRole', name: 'Configure and use an existing cross-account IAM role', answers: ['existingCaRoleArn', 'existingCaExternalId'] },
+  { item: 'firehose', name: 'Configure Firehose settings', answers: ['existingFirehoseRoleArn'] },
+  { item: 'cwRole', name: 'Configure and use an existing CloudWatch IAM role', answers: ['existingCwRoleArn'] },
+  { item: 'kms', name: 'Configure SNS and KMS encryption settings', answers: ['kmsKeyArn', 'noKms'] },
+  { item: 'integrationName', name: 'Customize integration name', answers: ['integrationName'] },
+  { item: 'homeRegion', name: 'Choose the home region', answers: ['homeRegion'] },
+  { item: 'done', name: 'Done', answers: [] },
 ];
 
-/** The flag spelling of an option, for "set by --flag" notes. */
-export function flagOf(option: keyof SetupOptions): string {
-  const special: Partial<Record<keyof SetupOptions, string>> = { kms: '--no-kms', bucketVersioning: '--no-bucket-versioning' };
-  return special[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** The flag that gives an answer, spelled as on the command line, for "set by --flag" notes. */
+export function flagOf(answer: keyof SetupAnswers): string {
+  const special: Partial<Record<keyof SetupAnswers, string>> = {
+    noKms: '--no-kms',
+    bucketVersioning: '--no-bucket-versioning',
+    enableAuditLogging: '--no-enable-audit-logging',
+    tags: '--tag',
+  };
+  return special[answer] ?? `--${answer.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Throws UserAbort when the session was interrupted (a Ctrl+C that came during a lookup, between questions). */
+export function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new UserAbort('Interrupted: nothing was changed.');
 }

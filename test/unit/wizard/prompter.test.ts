@@ -93,6 +93,16 @@ describe('prompter (inquirer adapter)', () => {
     expect(t.plain()).toContain('CREATING, not ACTIVE');
   });
 
+  it('select: typing a name jumps to it (how the region list is searched), Enter takes it', async () => {
+    const t = terminal();
+    const p = createPrompter(undefined, t);
+    const regions = ['us-east-1', 'af-south-1', 'eu-central-1', 'eu-west-1', 'eu-west-2'];
+    const answer = p.select({ message: 'Region:', default: 'us-east-1', choices: regions.map((r) => ({ value: r, name: r })) });
+    await t.when('Region:', 'eu-west-1');
+    await t.when('❯ eu-west-1', '\r');
+    await expect(answer).resolves.toBe('eu-west-1');
+  });
+
   it('maps inquirer errors by name; other errors pass through', async () => {
     const exit = Object.assign(new Error('x'), { name: 'ExitPromptError' });
     const abort = Object.assign(new Error('x'), { name: 'AbortPromptError' });

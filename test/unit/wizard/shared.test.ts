@@ -12,7 +12,7 @@ import {
   validateKeyId,
   validateRegion,
   validateSecret,
-} from '../../../src/wizard/questions.js';
+} from '../../../src/wizard/questions/shared.js';
 
 describe('forAnswer: a flag problem reworded for a typed answer', () => {
   it('drops the flag before a quoted value or after a colon, names the thing otherwise', () => {
@@ -93,11 +93,13 @@ describe('one definition per input', () => {
     }
   });
 
-  it('flagOf spells the options as the command line does', () => {
+  it('flagOf spells the answers as the command line does', () => {
     expect(flagOf('existingBucketArn')).toBe('--existing-bucket-arn');
-    expect(flagOf('kms')).toBe('--no-kms');
+    expect(flagOf('noKms')).toBe('--no-kms');
     expect(flagOf('bucketVersioning')).toBe('--no-bucket-versioning');
+    expect(flagOf('enableAuditLogging')).toBe('--no-enable-audit-logging');
     expect(flagOf('existingCaExternalId')).toBe('--existing-ca-external-id');
+    expect(flagOf('tags')).toBe('--tag');
   });
 
   it('the advanced menu keeps the reference order and ends with Done', () => {
