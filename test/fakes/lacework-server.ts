@@ -9,18 +9,25 @@
  * can assert `violations` is empty. Wrong key id or secret gets 401 `{"ok":false,"message":"Invalid API key or
  * secret"}`, as the real API answers; that is not a violation.
  *
- * Like the real platform, with `subscribe` set it subscribes an SQS queue to the integration's SNS topic after a
- * successful create (on moto: a same-account queue, since moto's cross-account SNS->SQS delivery is wrong,
- * reference/moto.md §3.6), and unsubscribes it on delete.
+ * Like the real platform, with `subscribe` set it keeps an SQS queue subscribed to each integration's SNS topic:
+ * after a create, and after every PATCH it checks the subscription and makes it again when it is missing (a new
+ * topic, or the same topic ARN deleted and made again: the old subscription went with the old topic); a delete
+ * unsubscribes. On moto the queue is in the topic's own account (moto's cross-account SNS->SQS delivery is wrong,
+ * reference/moto.md §3.6), so every account of an organization gets its own platform queue.
+ *
+ * Rules ({@link FakeLaceworkRule}) answer chosen requests with the API's error shape (`{"ok":false,"message":...}`),
+ * optionally with `Retry-After`, a given number of times, or delay them; they apply to requests that passed the
+ * header and body checks, before the fake's own logic (so a rule can fail a create that would otherwise work).
  *
  * Never logs anything, and never records the secret (the X-LW-UAKS header is redacted in `requests`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { ListSubscriptionsByTopicCommand, SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { EksAuditIntegration } from '../../src/lacework/api.js';
+import { asAccount, DEFAULT_ACCOUNT, DUMMY_CREDENTIALS, parseArn } from './moto-accounts.js';
 
 /** One request as the fake saw it. Header names are lower-case; `x-lw-uaks` is recorded as `[redacted]`. */
 export interface RecordedRequest {
@@ -29,6 +36,41 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON, the raw text when it was not JSON, or undefined without a body. */
   body: unknown;
+  /** Status the fake answered (0 until it has). */
+  status: number;
+  /** Answered by a {@link FakeLaceworkRule} (its status) rather than by the fake's own logic. */
+  injected?: boolean;
+}
+
+/**
+ * Which request (all given selectors must match), which answer, how many times.
+ *
+ * - `method`: exact (`POST`, `GET`, `PATCH`, `DELETE`); `path`: the path without query, exactly or by RegExp
+ *   (e.g. `/^\/api\/v2\/CloudAccounts\/[^/]+$/`); `match`: any predicate over the recorded request.
+ * - `status` (with `message`, default `"Service Unavailable"`-like text per status) answers
+ *   `{"ok": false, "message": ...}` (reference/lacework.md §3.5), or `body` exactly; `retryAfter` adds a
+ *   `Retry-After` header (seconds, or an HTTP date string), `headers` any other.
+ * - `delayMs` waits before answering; without `status` the request then goes on normally (latency only).
+ * - `times`: how many requests it affects (default: all).
+ */
+export interface FakeLaceworkRule {
+  method?: string;
+  path?: string | RegExp;
+  match?: (req: RecordedRequest) => boolean;
+  status?: number;
+  message?: string | ((req: RecordedRequest) => string);
+  body?: unknown;
+  retryAfter?: number | string;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  times?: number;
+}
+
+/** What {@link FakeLacework.addRule} returns. */
+export interface FakeLaceworkRuleHandle {
+  /** Requests this rule has answered (or delayed) so far. */
+  readonly hits: number;
+  remove(): void;
 }
 
 export interface FakeLaceworkOptions {
@@ -52,12 +94,22 @@ export interface FakeLacework {
   requests: RecordedRequest[];
   /** Every way a request broke reference/lacework.md; should stay empty. Never holds the secret. */
   violations: string[];
-  /** The next `n` well-formed creates fail with `status` (default 400) and `message` (default: role not assumable). */
+  /**
+   * The next `n` well-formed creates fail with `status` (default 400) and `message` (default: role not
+   * assumable). A thin alias of {@link FakeLacework.addRule}; each call replaces the previous one's rule.
+   */
   failNextCreates(n: number, status?: number, message?: string): void;
+  /** Add a rule (evaluated in the order added; the first that matches answers). */
+  addRule(rule: FakeLaceworkRule): FakeLaceworkRuleHandle;
+  /** Remove every rule (including failNextCreates'). */
+  clearRules(): void;
   /** Make every issued token expire now, as if an hour had passed. */
   expireTokens(): void;
-  /** URL of the queue the fake subscribes in `region` (created if missing). Needs `subscribe`. */
-  queueUrl(region: string): Promise<string>;
+  /**
+   * URL of the queue the fake subscribes in `region` of `account` (default 123456789012; created if
+   * missing). Needs `subscribe`.
+   */
+  queueUrl(region: string, account?: string): Promise<string>;
   /** Subscription ARN the fake made for an integration, if any. */
   subscriptionOf(intgGuid: string): string | undefined;
   stop(): Promise<void>;
@@ -82,24 +134,33 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
   const tokens = new Map<string, number>();
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
-  let pendingFailures: { count: number; status: number; message?: string } = { count: 0, status: 400 };
+  type LiveRule = FakeLaceworkRule & { left: number; hits: number };
+  let rules: LiveRule[] = [];
+  let failCreatesRule: LiveRule | undefined;
 
   const queueName = opts.subscribe?.queueName ?? DEFAULT_QUEUE_NAME;
   const awsClients = new Map<string, { sns: SNSClient; sqs: SQSClient }>();
-  function clientsFor(region: string): { sns: SNSClient; sqs: SQSClient } {
+  /** SNS and SQS clients acting in `account` (moto's `x-moto-account-id`), in `region`. */
+  function clientsFor(region: string, account: string): { sns: SNSClient; sqs: SQSClient } {
     const endpoint = opts.subscribe?.endpoint;
     if (endpoint === undefined) throw new Error('startFakeLacework: `subscribe` was not configured');
-    let clients = awsClients.get(region);
+    const key = `${account}/${region}`;
+    let clients = awsClients.get(key);
     if (clients === undefined) {
-      const config = { region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-      clients = { sns: new SNSClient(config), sqs: new SQSClient(config) };
-      awsClients.set(region, clients);
+      const config = { region, endpoint, credentials: DUMMY_CREDENTIALS };
+      clients = { sns: asAccount(new SNSClient(config), account), sqs: asAccount(new SQSClient(config), account) };
+      awsClients.set(key, clients);
     }
     return clients;
   }
+  /** Region and account of a topic or subscription ARN. */
+  const whereOf = (arn: string) => {
+    const p = parseArn(arn);
+    return { region: p?.region ?? '', account: p?.account || DEFAULT_ACCOUNT };
+  };
 
-  async function ensureQueue(region: string): Promise<{ url: string; arn: string }> {
-    const { sqs } = clientsFor(region);
+  async function ensureQueue(region: string, account: string): Promise<{ url: string; arn: string }> {
+    const { sqs } = clientsFor(region, account);
     // CreateQueue is idempotent for the same name and attributes, and survives a moto reset between tests.
     const created = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
     const url = created.QueueUrl;
@@ -111,9 +172,9 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
   }
 
   async function subscribe(snsArn: string): Promise<string> {
-    const region = snsArn.split(':')[3] ?? '';
-    const queue = await ensureQueue(region);
-    const { sns } = clientsFor(region);
+    const { region, account } = whereOf(snsArn);
+    const queue = await ensureQueue(region, account);
+    const { sns } = clientsFor(region, account);
     const out = await sns.send(
       new SubscribeCommand({ TopicArn: snsArn, Protocol: 'sqs', Endpoint: queue.arn, ReturnSubscriptionArn: true }),
     );
@@ -121,21 +182,67 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
     return out.SubscriptionArn;
   }
 
+  /** Whether `subscriptionArn` is still among the topic's subscriptions (false when the topic is gone). */
+  async function stillSubscribed(snsArn: string, subscriptionArn: string): Promise<boolean> {
+    const { region, account } = whereOf(snsArn);
+    const { sns } = clientsFor(region, account);
+    try {
+      let NextToken: string | undefined;
+      do {
+        const page = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: snsArn, NextToken }));
+        if ((page.Subscriptions ?? []).some((s) => s.SubscriptionArn === subscriptionArn)) return true;
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return false;
+    } catch {
+      return false;
+    }
+  }
+
   async function unsubscribe(guid: string): Promise<void> {
     const arn = subscriptions.get(guid);
     subscriptions.delete(guid);
     // SNS hands back the same subscription for the same topic and queue: keep it while another integration uses it.
     if (arn === undefined || [...subscriptions.values()].includes(arn)) return;
-    const region = arn.split(':')[3] ?? '';
+    const { region, account } = whereOf(arn);
     try {
-      await clientsFor(region).sns.send(new UnsubscribeCommand({ SubscriptionArn: arn }));
+      await clientsFor(region, account).sns.send(new UnsubscribeCommand({ SubscriptionArn: arn }));
     } catch {
       // The topic may be gone already (teardown order, or a moto reset); the platform shrugs too.
     }
   }
 
+  /**
+   * The platform after a create or an update: the integration's topic has our queue subscribed. Keeps a
+   * subscription that still exists; replaces one to another topic; makes it again when it is gone.
+   */
+  async function reconcile(guid: string, snsArn: string): Promise<void> {
+    const current = subscriptions.get(guid);
+    if (current !== undefined) {
+      const sameTopic = current.startsWith(`${snsArn}:`);
+      if (sameTopic && (await stillSubscribed(snsArn, current))) return;
+      if (!sameTopic) await unsubscribe(guid);
+      else subscriptions.delete(guid);
+    }
+    subscriptions.set(guid, await subscribe(snsArn));
+  }
+
   function violation(req: RecordedRequest, problems: string[]): void {
     for (const p of problems) violations.push(`${req.method} ${req.path}: ${p}`);
+  }
+
+  /** The first rule that matches `req` (using one of its `times`), if any. */
+  function ruleFor(req: RecordedRequest, path: string): LiveRule | undefined {
+    for (const rule of rules) {
+      if (rule.left <= 0) continue;
+      if (rule.method !== undefined && rule.method.toUpperCase() !== req.method) continue;
+      if (rule.path !== undefined && (typeof rule.path === 'string' ? rule.path !== path : !rule.path.test(path))) continue;
+      if (rule.match !== undefined && !rule.match(req)) continue;
+      rule.left -= 1;
+      rule.hits += 1;
+      return rule;
+    }
+    return undefined;
   }
 
   async function handle(httpReq: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -158,12 +265,16 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
         bodyIsJson = false;
       }
     }
-    const req: RecordedRequest = { method, path: rawPath, headers, body };
+    const req: RecordedRequest = { method, path: rawPath, headers, body, status: 0 };
     requests.push(req);
+    const answer = (status: number, json: unknown, extra: Record<string, string> = {}) => {
+      req.status = status;
+      send(res, status, json, extra);
+    };
 
     const reject = (problems: string[]) => {
       violation(req, problems);
-      send(res, 400, { ok: false, message: `Invalid request: ${problems.join('; ')}` });
+      answer(400, { ok: false, message: `Invalid request: ${problems.join('; ')}` });
     };
 
     // Headers every call must get right (reference/lacework.md §3.3).
@@ -198,90 +309,120 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
     }
     if (problems.length > 0) return reject(problems);
 
+    // Which route, and is the request well formed for it (reference/lacework.md §3.2-§3.5)?
+    type Route =
+      | { kind: 'token' }
+      | { kind: 'list' }
+      | { kind: 'create' }
+      | { kind: 'by-type'; type: string }
+      | { kind: 'get' | 'patch' | 'delete'; id: string };
+    let route: Route;
     if (isTokenCall) {
       if (method !== 'POST') return reject([`${method} is not allowed on ${TOKEN_PATH}`]);
       const shape = checkTokenBody(body);
       if (shape.length > 0) return reject(shape);
+      route = { kind: 'token' };
+    } else if (path === CLOUD_ACCOUNTS_PATH) {
+      if (method === 'GET') route = { kind: 'list' };
+      else if (method === 'POST') {
+        const shape = checkIntegrationBody(body, tenant);
+        if (shape.length > 0) return reject(shape);
+        route = { kind: 'create' };
+      } else return reject([`${method} is not allowed on ${CLOUD_ACCOUNTS_PATH}`]);
+    } else if (path.startsWith(`${CLOUD_ACCOUNTS_PATH}/`)) {
+      const id = decodeURIComponent(path.slice(CLOUD_ACCOUNTS_PATH.length + 1));
+      // A type name takes the GUID's place to list by type (go-sdk `ListByType`); GUIDs carry '_' and digits.
+      if (/^[A-Za-z]+$/.test(id)) {
+        if (method !== 'GET') return reject([`${method} is not allowed on a list by type`]);
+        route = { kind: 'by-type', type: id };
+      } else if (method === 'GET') route = { kind: 'get', id };
+      else if (method === 'PATCH') {
+        const shape = checkIntegrationBody(body, tenant, id);
+        if (shape.length > 0) return reject(shape);
+        route = { kind: 'patch', id };
+      } else if (method === 'DELETE') route = { kind: 'delete', id };
+      else return reject([`${method} is not allowed on ${CLOUD_ACCOUNTS_PATH}/<guid>`]);
+    } else {
+      violation(req, ['no such route in reference/lacework.md']);
+      return answer(404, { ok: false, message: `Not found: ${method} ${path}` });
+    }
+
+    // Rules: a well-formed request the test wants answered otherwise (or later).
+    const rule = ruleFor(req, path);
+    if (rule?.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+    if (rule?.status !== undefined) {
+      req.injected = true;
+      const extra: Record<string, string> = { ...rule.headers };
+      if (rule.retryAfter !== undefined) extra['Retry-After'] = String(rule.retryAfter);
+      const message = typeof rule.message === 'function' ? rule.message(req) : (rule.message ?? defaultMessage(rule.status));
+      return answer(rule.status, rule.body !== undefined ? rule.body : { ok: false, message }, extra);
+    }
+
+    if (route.kind === 'token') {
       const tokenBody = body as { keyId: string; expiryTime?: number };
       if (tokenBody.keyId !== opts.keyId || httpReq.headers['x-lw-uaks'] !== opts.secret) {
-        return send(res, 401, { ok: false, message: 'Invalid API key or secret' });
+        return answer(401, { ok: false, message: 'Invalid API key or secret' });
       }
       const expirySeconds = tokenBody.expiryTime ?? 3600;
       const token = `_${randomBytes(24).toString('hex')}`;
       const expiresAt = Date.now() + expirySeconds * 1000;
       tokens.set(token, expiresAt);
-      return send(res, 201, { token, expiresAt: new Date(expiresAt).toISOString() });
+      return answer(201, { token, expiresAt: new Date(expiresAt).toISOString() });
     }
 
     // The token is known (checked above); an expired one is ordinary life, not a client bug.
     if ((tokens.get(headers.authorization ?? '') ?? 0) <= Date.now()) {
-      return send(res, 401, { ok: false, message: 'Invalid or expired access token' });
+      return answer(401, { ok: false, message: 'Invalid or expired access token' });
     }
 
-    if (path === CLOUD_ACCOUNTS_PATH) {
-      if (method === 'GET') return send(res, 200, { data: [...integrations.values()].map(clone) });
-      if (method !== 'POST') return reject([`${method} is not allowed on ${CLOUD_ACCOUNTS_PATH}`]);
-      const shape = checkIntegrationBody(body, tenant);
-      if (shape.length > 0) return reject(shape);
-      const input = body as CreateBody;
-      if (pendingFailures.count > 0) {
-        pendingFailures.count -= 1;
-        const message =
-          pendingFailures.message ??
-          `Unable to assume role ${input.data.crossAccountCredentials.roleArn} (the role is not yet assumable)`;
-        return send(res, pendingFailures.status, { ok: false, message });
-      }
-      const guid = `${tenant.toUpperCase().replace(/[^A-Z0-9]/g, '')}_${randomBytes(24).toString('hex').toUpperCase()}`;
-      if (opts.subscribe !== undefined) {
-        try {
-          subscriptions.set(guid, await subscribe(input.data.snsArn));
-        } catch (err) {
-          const name = err instanceof Error ? err.name : 'Error';
-          return send(res, 400, { ok: false, message: `Unable to subscribe to SNS topic ${input.data.snsArn}: ${name}` });
-        }
-      }
-      const integration = toIntegration(guid, input);
-      integrations.set(guid, integration);
-      return send(res, 201, { data: clone(integration) });
-    }
-
-    if (path.startsWith(`${CLOUD_ACCOUNTS_PATH}/`)) {
-      const id = decodeURIComponent(path.slice(CLOUD_ACCOUNTS_PATH.length + 1));
-      // A type name takes the GUID's place to list by type (go-sdk `ListByType`); GUIDs carry '_' and digits.
-      if (/^[A-Za-z]+$/.test(id)) {
-        if (method !== 'GET') return reject([`${method} is not allowed on a list by type`]);
-        return send(res, 200, { data: [...integrations.values()].filter((i) => i.type === id).map(clone) });
-      }
-      const existing = integrations.get(id);
-      if (method === 'GET') {
-        if (existing === undefined) return send(res, 404, { ok: false, message: `Integration ${id} not found` });
-        return send(res, 200, { data: clone(existing) });
-      }
-      if (method === 'PATCH') {
-        const shape = checkIntegrationBody(body, tenant, id);
-        if (shape.length > 0) return reject(shape);
-        if (existing === undefined) return send(res, 404, { ok: false, message: `Integration ${id} not found` });
+    switch (route.kind) {
+      case 'list':
+        return answer(200, { data: [...integrations.values()].map(clone) });
+      case 'by-type':
+        return answer(200, { data: [...integrations.values()].filter((i) => i.type === route.type).map(clone) });
+      case 'create': {
         const input = body as CreateBody;
-        if (opts.subscribe !== undefined && input.data.snsArn !== existing.data.snsArn) {
-          await unsubscribe(id);
-          subscriptions.set(id, await subscribe(input.data.snsArn));
+        const guid = `${tenant.toUpperCase().replace(/[^A-Z0-9]/g, '')}_${randomBytes(24).toString('hex').toUpperCase()}`;
+        if (opts.subscribe !== undefined) {
+          try {
+            await reconcile(guid, input.data.snsArn);
+          } catch (err) {
+            return answer(400, { ok: false, message: subscribeFailure(input.data.snsArn, err) });
+          }
         }
-        const updated = toIntegration(id, input);
-        integrations.set(id, updated);
-        return send(res, 200, { data: clone(updated) });
+        const integration = toIntegration(guid, input);
+        integrations.set(guid, integration);
+        return answer(201, { data: clone(integration) });
       }
-      if (method === 'DELETE') {
-        if (existing === undefined) return send(res, 404, { ok: false, message: `Integration ${id} not found` });
-        if (opts.subscribe !== undefined) await unsubscribe(id);
-        integrations.delete(id);
+      case 'get': {
+        const existing = integrations.get(route.id);
+        if (existing === undefined) return answer(404, { ok: false, message: `Integration ${route.id} not found` });
+        return answer(200, { data: clone(existing) });
+      }
+      case 'patch': {
+        const existing = integrations.get(route.id);
+        if (existing === undefined) return answer(404, { ok: false, message: `Integration ${route.id} not found` });
+        const input = body as CreateBody;
+        if (opts.subscribe !== undefined) {
+          try {
+            await reconcile(route.id, input.data.snsArn);
+          } catch (err) {
+            return answer(400, { ok: false, message: subscribeFailure(input.data.snsArn, err) });
+          }
+        }
+        const updated = toIntegration(route.id, input, existing);
+        integrations.set(route.id, updated);
+        return answer(200, { data: clone(updated) });
+      }
+      case 'delete': {
+        if (!integrations.has(route.id)) return answer(404, { ok: false, message: `Integration ${route.id} not found` });
+        if (opts.subscribe !== undefined) await unsubscribe(route.id);
+        integrations.delete(route.id);
+        req.status = 204;
         res.writeHead(204).end();
         return;
       }
-      return reject([`${method} is not allowed on ${CLOUD_ACCOUNTS_PATH}/<guid>`]);
     }
-
-    violation(req, ['no such route in reference/lacework.md']);
-    send(res, 404, { ok: false, message: `Not found: ${method} ${path}` });
   }
 
   const sockets = new Set<Socket>();
@@ -303,19 +444,52 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
   });
   const { port } = server.address() as AddressInfo;
 
+  const addRule = (rule: FakeLaceworkRule): FakeLaceworkRuleHandle => {
+    const live: LiveRule = { ...rule, left: rule.times ?? Infinity, hits: 0 };
+    rules.push(live);
+    return {
+      get hits() {
+        return live.hits;
+      },
+      remove() {
+        rules = rules.filter((r) => r !== live);
+      },
+    };
+  };
+
   return {
     url: `http://127.0.0.1:${port}`,
     integrations,
     requests,
     violations,
     failNextCreates(n: number, status = 400, message?: string): void {
-      pendingFailures = { count: n, status, message };
+      if (failCreatesRule) rules = rules.filter((r) => r !== failCreatesRule);
+      failCreatesRule = undefined;
+      if (n <= 0) return;
+      addRule({
+        method: 'POST',
+        path: CLOUD_ACCOUNTS_PATH,
+        status,
+        times: n,
+        message:
+          message ??
+          ((req) => {
+            const roleArn = (req.body as CreateBody).data.crossAccountCredentials.roleArn;
+            return `Unable to assume role ${roleArn} (the role is not yet assumable)`;
+          }),
+      });
+      failCreatesRule = rules.at(-1);
+    },
+    addRule,
+    clearRules(): void {
+      rules = [];
+      failCreatesRule = undefined;
     },
     expireTokens(): void {
       for (const token of tokens.keys()) tokens.set(token, 0);
     },
-    async queueUrl(region: string): Promise<string> {
-      return (await ensureQueue(region)).url;
+    async queueUrl(region: string, account = DEFAULT_ACCOUNT): Promise<string> {
+      return (await ensureQueue(region, account)).url;
     },
     subscriptionOf(intgGuid: string): string | undefined {
       return subscriptions.get(intgGuid);
@@ -332,6 +506,29 @@ export async function startFakeLacework(opts: FakeLaceworkOptions): Promise<Fake
   };
 }
 
+/** The API's message for a topic it cannot subscribe to (the SDK error's name says why). */
+function subscribeFailure(snsArn: string, err: unknown): string {
+  const name = err instanceof Error ? err.name : 'Error';
+  return `Unable to subscribe to SNS topic ${snsArn}: ${name}`;
+}
+
+/** A plausible message for a status when a rule gives none. */
+function defaultMessage(status: number): string {
+  const known: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Unauthorized Access',
+    404: 'Not Found',
+    409: 'Conflict',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
+  };
+  return known[status] ?? `HTTP ${status}`;
+}
+
 interface CreateBody {
   name: string;
   type: 'AwsEksAudit';
@@ -339,7 +536,11 @@ interface CreateBody {
   data: { snsArn: string; s3BucketArn?: string; crossAccountCredentials: { roleArn: string; externalId: string } };
 }
 
-function toIntegration(guid: string, input: CreateBody): EksAuditIntegration {
+/**
+ * The stored integration for a create (or, with `existing`, a PATCH): `createdOrUpdatedTime` is the time of
+ * this change (ISO 8601 with milliseconds), the health state starts over.
+ */
+function toIntegration(guid: string, input: CreateBody, existing?: EksAuditIntegration): EksAuditIntegration {
   const now = Date.now();
   const data: EksAuditIntegration['data'] = {
     snsArn: input.data.snsArn,
@@ -351,7 +552,7 @@ function toIntegration(guid: string, input: CreateBody): EksAuditIntegration {
     name: input.name,
     type: 'AwsEksAudit',
     enabled: input.enabled,
-    isOrg: 0,
+    isOrg: existing?.isOrg ?? 0,
     createdOrUpdatedTime: new Date(now).toISOString(),
     createdOrUpdatedBy: 'fake-user@example.com',
     state: { ok: true, details: {}, lastUpdatedTime: now, lastSuccessfulTime: now },
@@ -435,9 +636,9 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...extra, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 

@@ -1,8 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CreateTopicCommand, ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AppError, UsageError, UserAbort } from '../../../src/errors.js';
 import { createLaceworkApi, LaceworkApiError, type EksAuditInput, type LaceworkApi } from '../../../src/lacework/api.js';
 import type { LaceworkCredentials } from '../../../src/lacework/credentials.js';
@@ -423,71 +420,8 @@ describe('the fake itself', () => {
   });
 });
 
-const hasMoto = spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
-
-describe.skipIf(!hasMoto)('the fake subscribes like the platform (moto)', () => {
-  let moto: ChildProcess | undefined;
-
-  afterEach(async () => {
-    if (moto?.pid !== undefined && moto.exitCode === null) {
-      const exited = new Promise((resolve) => moto?.once('exit', resolve));
-      moto.kill('SIGTERM');
-      await exited;
-    }
-    moto = undefined;
-  });
-
-  it('subscribes a same-account queue to the topic on create and unsubscribes on delete', async () => {
-    const port = await freePort();
-    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    const endpoint = `http://127.0.0.1:${port}`;
-    await waitForHttp(endpoint);
-
-    const aws = { region: 'eu-central-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-    const sns = new SNSClient(aws);
-    const sqs = new SQSClient(aws);
-    try {
-      const topic = await sns.send(new CreateTopicCommand({ Name: 'lw-eks-al-feedbeef' }));
-      const snsArn = topic.TopicArn ?? '';
-      const accountId = snsArn.split(':')[4] ?? '';
-      const { fake, api } = await setup({ fake: { subscribe: { endpoint } } });
-      const created = await api.createEksAudit({
-        ...INPUT,
-        snsArn,
-        roleArn: `arn:aws:iam::${accountId}:role/lw-eks-al-ca-feedbeef`,
-        externalId: `lweid:aws:v2:acme:${accountId}:0123456789`,
-      });
-
-      const subs = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: snsArn }));
-      expect(subs.Subscriptions?.map((s) => s.Protocol)).toEqual(['sqs']);
-      expect(subs.Subscriptions?.[0]?.SubscriptionArn).toBe(fake.subscriptionOf(created.intgGuid));
-
-      await sns.send(new PublishCommand({ TopicArn: snsArn, Message: 'hello' }));
-      const queueUrl = await fake.queueUrl('eu-central-1');
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
-      expect(got.Messages?.[0]?.Body).toContain('hello');
-
-      await api.deleteIntegration(created.intgGuid);
-      const after = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: snsArn }));
-      expect(after.Subscriptions ?? []).toEqual([]);
-    } finally {
-      sns.destroy();
-      sqs.destroy();
-    }
-  });
-
-  it('fails the create when the topic does not exist', async () => {
-    const port = await freePort();
-    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    const endpoint = `http://127.0.0.1:${port}`;
-    await waitForHttp(endpoint);
-    const { fake, api } = await setup({ fake: { subscribe: { endpoint } } });
-    const err = (await caught(api.createEksAudit(INPUT, { retryFor: 0 }))) as LaceworkApiError;
-    expect(err.status).toBe(400);
-    expect(err.message).toContain('Unable to subscribe to SNS topic');
-    expect(fake.integrations.size).toBe(0);
-  });
-});
+// The fake's subscriptions against moto (create, PATCH, delete, member accounts) are tested in
+// test/e2e/fakes.lacework.test.ts, behind the shared requireMotoOrSkip().
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -499,17 +433,4 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fetch(`${url}/moto-api/`);
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`moto did not start at ${url}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
