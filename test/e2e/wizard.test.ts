@@ -1,6 +1,6 @@
 /**
- * The wizard, end to end (issue 3, "Done when"): the built CLI in a real pseudo-terminal (tmux), its screen
- * read back, against moto (through the fault proxy) and the fake FortiCNAPP.
+ * The wizard, end to end (issue 3 and issue 10, "Done when"): the built CLI in a real pseudo-terminal (tmux), its
+ * screen read back, against moto (through the fault proxy) and the fake FortiCNAPP.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -74,11 +74,16 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     term = undefined;
   });
 
-  /** The built CLI in a fresh terminal (80 columns would wrap the plan; 200 keeps one line per item). */
-  function wizard(args: string[], env: Record<string, string> = {}): Terminal {
+  /**
+   * The built CLI in a fresh terminal (80 columns would wrap the plan; 200 keeps one line per item).
+   * @param without variables of the world's environment to leave out (e.g. the AWS credentials).
+   */
+  function wizard(args: string[], env: Record<string, string> = {}, without: string[] = []): Terminal {
     const cwd = path.join(world.home, 'cwd');
     mkdirSync(cwd, { recursive: true });
-    term = openTerminal([process.execPath, CLI, ...args], { env: { ...world.env, ...env }, cwd });
+    const full: Record<string, string> = { ...world.env, ...env };
+    for (const k of without) delete full[k];
+    term = openTerminal([process.execPath, CLI, ...args], { env: full, cwd });
     return term;
   }
 
@@ -97,7 +102,9 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await seedCluster(world, 'us-east-1', 'stage', { audit: true });
     const t = wizard([]);
     await answer(t, 'Integrate clusters in more than one region?', 'Enter');
-    await answer(t, 'AWS region of the EKS clusters: (us-east-1)', 'Enter'); // AWS_REGION is the default
+    const regions = await t.waitFor(/❯ us-east-1/); // a list of regions, AWS_REGION first
+    expect(regions).toContain('Another region: type its name');
+    await answer(t, 'AWS region of the EKS clusters:', 'Enter');
     const list = await t.waitFor(/stage\s+audit logging on/);
     expect(list).toMatch(/◯ prod\s+audit logging off \(setup turns it on\)/);
     await answer(t, 'EKS clusters in us-east-1 to send audit logs from:', 'Space', 'Down', 'Space', 'Enter');
@@ -112,6 +119,9 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     expect(screen).toContain('Done. EKS audit logs now flow to FortiCNAPP');
     expect(screen).toMatch(/Remove it:\s+npx forticnapp-eks-audit teardown --deployment [0-9a-f]{8}/);
     expect(screen).not.toContain(LW.secret);
+    expect(screen).toContain('AWS account ' + ACCOUNT + '.');
+    // The key check is announced once, with its outcome.
+    expect(screen.match(/FortiCNAPP API key accepted/g)).toHaveLength(1);
 
     const viaWizard = deployment(world.stateDir);
     const wizardIntegrations = [...world.lw.integrations.values()];
@@ -147,11 +157,13 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'acme-eks-audit-logs' }));
     const t = wizard([]);
     await answer(t, 'Integrate clusters in more than one region?', 'text:y', 'Enter');
-    await answer(t, 'AWS region of the EKS clusters: (us-east-1)', 'Enter');
+    await answer(t, 'AWS region of the EKS clusters:', 'Enter');
     await t.waitFor('prod');
     await answer(t, 'EKS clusters in us-east-1 to send audit logs from:', 'Space', 'Enter');
     await answer(t, 'Configure another AWS region?', 'text:y', 'Enter');
-    await answer(t, 'Next AWS region:', 'text:eu-west-1', 'Enter');
+    await answer(t, 'Next AWS region:', 'text:eu-west-1'); // typing jumps to the region in the list
+    await t.waitFor(/❯ eu-west-1/);
+    t.keys('Enter');
     await t.waitFor(/euprod\s+audit logging off/);
     await answer(t, 'EKS clusters in eu-west-1 to send audit logs from:', 'Space', 'Enter');
     await answer(t, 'Configure another AWS region?', 'Enter');
@@ -182,12 +194,17 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     expect(integrations[0]!.data.s3BucketArn).toBe('arn:aws:s3:::acme-eks-audit-logs');
   });
 
-  it('3. a bad region, an unknown cluster and a bad key file path are each asked again with the reason', async () => {
+  it('3. a bad region, an unknown cluster and a bad key file path are each asked again with the reason; a quoted path is read', async () => {
     await seedCluster(world, 'us-east-1', 'prod');
+    mkdirSync(path.join(world.home, 'Downloads'), { recursive: true });
+    writeFileSync(path.join(world.home, 'Downloads', 'acme key.json'), readFileSync(world.keyFile), { mode: 0o600 });
     world.proxy.addRule({ service: 'eks', action: 'ListClusters', fault: 'fail' }); // listing denied: names are typed
     const t = wizard(['plan']);
     await answer(t, 'Integrate clusters in more than one region?', 'Enter');
-    await answer(t, 'AWS region of the EKS clusters:', 'text:xus-east-1yy', 'Enter');
+    await answer(t, 'AWS region of the EKS clusters:', 'text:another');
+    await t.waitFor(/❯ Another region: type its name/);
+    t.keys('Enter');
+    await answer(t, 'AWS region name (e.g. eu-central-1):', 'text:xus-east-1yy', 'Enter');
     await t.waitFor("'xus-east-1yy' is not an AWS region name (expected something like eu-central-1).");
     t.keys('C-u');
     t.type('us-east-1');
@@ -202,12 +219,13 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await answer(t, 'Path of the API key file', 'text:~/Downloads/missing-key.json', 'Enter');
     await t.waitFor(`Cannot read the API key file ${world.home}/Downloads/missing-key.json: no such file.`);
     t.keys('C-u');
-    t.type(world.keyFile);
+    t.type("'~/Downloads/acme key.json' "); // as a file dragged into the terminal arrives
     t.keys('Enter');
     await answer(t, 'Configure advanced integration options?', 'Enter');
     expect(await t.exitCode()).toBe(0);
     const screen = t.screen();
     expect(screen).toContain('✔ Comma-separated names of the EKS clusters in us-east-1 to send audit logs from: prod');
+    expect(screen).toContain(`FortiCNAPP API key accepted (account acme; from key file ${world.home}/Downloads/acme key.json).`);
     expect(screen).toMatch(/subscription filter lw-eks-al-prod-eks-cw-/);
     expect(screen).toContain('Nothing was changed (this is a plan).');
     expect(screen).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m); // no stack trace
@@ -227,7 +245,7 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     // --region-clusters answers the region questions too: the only question left is the advanced one.
     const t = wizard(['plan', '--region-clusters', 'us-east-1=prod'], { HOME: home });
     const screen = await answer(t, 'Configure advanced integration options?', 'Enter');
-    expect(screen).toContain("FortiCNAPP credentials found: using profile 'default' in ~/.lacework.toml.");
+    expect(screen).toContain("FortiCNAPP API key accepted (account acme; from profile 'default' in ~/.lacework.toml).");
     expect(screen).not.toContain('more than one region');
     expect(await t.exitCode()).toBe(0);
     expect(t.screen()).not.toContain('How will you give the FortiCNAPP API key?');
@@ -239,7 +257,7 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     const secret = 'TYPED-SECRET-3f9a7c1e5b2d8046';
     const t = wizard(['setup']);
     await answer(t, 'Integrate clusters in more than one region?', 'Enter');
-    await answer(t, 'AWS region of the EKS clusters: (us-east-1)', 'Enter');
+    await answer(t, 'AWS region of the EKS clusters:', 'Enter');
     await answer(t, 'EKS clusters in us-east-1 to send audit logs from:', 'Space', 'Enter');
     await answer(t, 'How will you give the FortiCNAPP API key?', 'Down', 'Enter');
     await answer(t, 'FortiCNAPP account', 'text:acme', 'Enter');
@@ -270,7 +288,9 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await seedCluster(world, 'eu-west-1', 'beta');
     const first = wizard(['plan']);
     await answer(first, 'Integrate clusters in more than one region?', 'Enter');
-    await answer(first, 'AWS region of the EKS clusters: (us-east-1)', 'C-u', 'text:eu-west-1', 'Enter');
+    await answer(first, 'AWS region of the EKS clusters:', 'text:eu-west-1');
+    await first.waitFor(/❯ eu-west-1/);
+    first.keys('Enter');
     await first.waitFor(/beta\s+audit logging off/);
     await answer(first, 'EKS clusters in eu-west-1 to send audit logs from:', 'Down', 'Space', 'Enter'); // beta only
     await answer(first, 'How will you give the FortiCNAPP API key?', 'Enter');
@@ -286,13 +306,16 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     const saved = path.join(world.stateDir, 'answers', `${ACCOUNT}.json`);
     expect(statSync(saved).mode & 0o777).toBe(0o600);
     expect(readFileSync(saved, 'utf8')).not.toContain(LW.secret);
+    const savedText = readFileSync(saved, 'utf8');
 
     const second = wizard(['plan']);
     const offer = await answer(second, 'Previous answers for this AWS account found. Load them as defaults? (y/N)', 'text:y', 'Enter');
     expect(offer).toContain(`Previous answers for AWS account ${ACCOUNT}`);
     expect(offer).toContain('eu-west-1: beta');
     await answer(second, 'Integrate clusters in more than one region? (y/N)', 'Enter');
-    await answer(second, 'AWS region of the EKS clusters: (eu-west-1)', 'Enter'); // the saved region, not AWS_REGION
+    await answer(second, 'AWS region of the EKS clusters:');
+    await second.waitFor(/❯ eu-west-1/); // the saved region, not AWS_REGION
+    second.keys('Enter');
     const box = await second.waitFor(/◉ beta/);
     expect(box).toMatch(/◯ alpha/);
     await answer(second, 'EKS clusters in eu-west-1 to send audit logs from:', 'Enter');
@@ -311,5 +334,31 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     const plan = second.screen();
     expect(plan).toMatch(/subscription filter lw-eks-al-beta-eks-cw-/);
     expect(plan).not.toMatch(/lw-eks-al-alpha-eks-cw-/);
+    expect(readFileSync(saved, 'utf8')).toBe(savedText); // the same answers: the file is not rewritten
+  });
+
+  it('8. no AWS credentials: the first screen says so in one line, no question, exit 2', async () => {
+    const t = wizard(['setup'], {}, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    expect(await t.exitCode()).toBe(2);
+    const screen = t.screen();
+    expect(screen).toContain('No AWS credentials found. Run in AWS CloudShell, or configure credentials');
+    expect(screen).not.toMatch(/^\? /m); // no question was drawn
+    expect(screen).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+    expect(world.proxy.mutatingCount()).toBe(0);
+  });
+
+  it('9. AWS_PROFILE naming a profile that does not exist: named, before any question, exit 2', async () => {
+    const t = wizard(['setup'], { AWS_PROFILE: 'nope' });
+    expect(await t.exitCode()).toBe(2);
+    const screen = t.screen();
+    expect(screen).toContain("AWS profile 'nope' (from AWS_PROFILE) is not in ~/.aws/config or ~/.aws/credentials.");
+    expect(screen).not.toMatch(/^\? /m); // no question was drawn
+  });
+
+  it('10. LW_NONINTERACTIVE=0 leaves the wizard on', async () => {
+    await seedCluster(world, 'us-east-1', 'prod');
+    const t = wizard(['plan'], { LW_NONINTERACTIVE: '0' });
+    await answer(t, 'Integrate clusters in more than one region?', 'C-c');
+    expect(await t.exitCode()).toBe(130);
   });
 });

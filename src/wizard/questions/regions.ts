@@ -111,7 +111,7 @@ async function pickRegion(
   const first = preferred && !checkRegion(preferred) && !chosen[preferred] ? preferred : undefined;
   const order = [...(first ? [first] : []), ...KNOWN_REGIONS.filter((r) => r !== first && !chosen[r])];
   const choices: Choice<string>[] = order.map((r) => ({ value: r, name: r, ...(refused.has(r) ? { disabled: refused.get(r) } : {}) }));
-  choices.push({ value: TYPE_IT, name: 'Another region: type its name', short: 'typed' });
+  choices.push({ value: TYPE_IT, name: 'Another region: type its name', short: 'another region' });
   const message = index === 0 ? Q.region.message : 'Next AWS region:';
   const start = first && !refused.has(first) ? first : choices.find((c) => !c.disabled)?.value;
   const picked = await ctx.prompter.select<string>({ message, choices, ...(start ? { default: start } : {}) });
