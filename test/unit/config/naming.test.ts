@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketNameFromArn, makeNames, newDeploymentId, newExternalId } from '../../../src/config/naming.js';
+import { bucketNameFromArn, deploymentIdFor, makeNames, newExternalId } from '../../../src/config/naming.js';
 
 describe('names', () => {
   it('follows the reference module, from prefix and deployment id', () => {
@@ -20,8 +20,14 @@ describe('names', () => {
     expect(n.errorPrefix.startsWith(n.objectPrefix)).toBe(false);
   });
 
-  it('makes 8-hex deployment ids and v2 external ids from a CSPRNG', () => {
-    expect(newDeploymentId()).toMatch(/^[0-9a-f]{8}$/);
+  it('derives the deployment id from (account, prefix): the first 8 hex of SHA-256 over "<account>:<prefix>" (DESIGN §4)', () => {
+    expect(deploymentIdFor('123456789012', 'lw-eks-al')).toBe('1b3c2d59');
+    expect(deploymentIdFor('123456789012', 'lw-eks-al')).toBe(deploymentIdFor('123456789012', 'lw-eks-al'));
+    expect(deploymentIdFor('123456789012', 'acme')).toBe('03fd8bbb');
+    expect(deploymentIdFor('210987654321', 'lw-eks-al')).not.toBe('1b3c2d59');
+  });
+
+  it('makes v2 external ids from a CSPRNG', () => {
     const ids = new Set(Array.from({ length: 50 }, () => newExternalId('acme', '123456789012')));
     expect(ids.size).toBe(50);
     for (const id of ids) expect(id).toMatch(/^lweid:aws:v2:acme:123456789012:[=,.@:/\-a-zA-Z0-9]{10}$/);
