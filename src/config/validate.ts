@@ -23,6 +23,7 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
 /** EKS cluster names: 1-100 characters, start with a letter or digit, then letters, digits, - and _. */
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 
+/** An EKS cluster name (`--region-clusters`, typed names). @returns undefined when fine, else one line. */
 export function checkClusterName(name: string): string | undefined {
   if (!CLUSTER_NAME.test(name)) {
     return `'${name}' is not a valid EKS cluster name (letters, digits, '-' and '_', starting with a letter or digit, at most 100).`;
@@ -62,6 +63,7 @@ export function parseRegionClusters(raw: string): { region: string; clusters: st
   return { region, clusters, problems };
 }
 
+/** The kinds of ARN the flags take. */
 export type ArnKind = 's3-bucket' | 'iam-role' | 'kms-key' | 'sqs-queue';
 
 const ARN_LABEL: Record<ArnKind, string> = { 's3-bucket': 'an S3 bucket', 'iam-role': 'an IAM role', 'kms-key': 'a KMS key', 'sqs-queue': 'an SQS queue' };
@@ -149,6 +151,7 @@ export function checkPrefix(prefix: string): string | undefined {
   return undefined;
 }
 
+/** `--bucket-lifecycle-days`: a whole number of days, 1-3650, as typed (a string). @returns undefined when fine, else one line. */
 export function checkLifecycleDays(value: string): string | undefined {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 3650) {
     return `--bucket-lifecycle-days '${value}' must be a whole number of days from 1 to 3650.`;
@@ -156,6 +159,7 @@ export function checkLifecycleDays(value: string): string | undefined {
   return undefined;
 }
 
+/** A 12-digit AWS account id; `flag` names where it came from in the message. @returns undefined when fine, else one line. */
 export function checkAwsAccountId(value: string, flag: string): string | undefined {
   if (!/^\d{12}$/.test(value)) return `${flag} '${value}' must be a 12-digit AWS account id.`;
   return undefined;
@@ -176,11 +180,13 @@ export function parseTag(raw: string): { key: string; value: string; problem?: s
   return { key, value };
 }
 
+/** `--integration-name`: 1-128 characters, not blank. @returns undefined when fine, else one line. */
 export function checkIntegrationName(name: string): string | undefined {
   if (name.trim() === '' || name.length > 128) return `--integration-name must be 1-128 characters.`;
   return undefined;
 }
 
+/** `--filter-pattern`: at most 1024 characters (CloudWatch Logs). @returns undefined when fine, else one line. */
 export function checkFilterPattern(pattern: string): string | undefined {
   if (pattern.length > 1024) return `--filter-pattern is longer than CloudWatch Logs allows (1024 characters).`;
   return undefined;

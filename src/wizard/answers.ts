@@ -11,6 +11,7 @@ import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from 'node:path';
 import { checkAwsAccountId, checkClusterName, checkRegion } from '../config/validate.js';
 
+/** Version of the saved-answers file; a file of another version is ignored (loadAnswers). */
 export const ANSWERS_VERSION = 1;
 
 /** Advanced options as the matching flags hold them (strings where the flag takes a string). */
@@ -38,6 +39,7 @@ export interface SavedCredentials {
   account?: string;
 }
 
+/** One account's saved answers, as the file holds them. */
 export interface SavedAnswers {
   version: typeof ANSWERS_VERSION;
   /** ISO time of the save. */
@@ -51,10 +53,12 @@ export interface SavedAnswers {
   credentials?: SavedCredentials;
 }
 
+/** `<stateDir>/answers`: the directory of saved answers (0700). */
 export function answersDir(stateDir: string): string {
   return join(stateDir, 'answers');
 }
 
+/** `<stateDir>/answers/<accountId>.json`: one account's saved answers (0600). */
 export function answersPath(stateDir: string, accountId: string): string {
   return join(answersDir(stateDir), `${accountId}.json`);
 }

@@ -96,6 +96,7 @@ export function validateSecret(value: string): string | undefined {
   return undefined;
 }
 
+/** An external ID for an existing cross-account role (AWS: 2-1224 characters of letters, digits and +=,.@:/-). */
 export function validateExternalId(value: string): string | undefined {
   // AWS: 2-1224 characters of letters, digits and +=,.@:/-
   if (!/^[\w+=,.@:\/-]{2,1224}$/.test(value)) {
@@ -104,6 +105,7 @@ export function validateExternalId(value: string): string | undefined {
   return undefined;
 }
 
+/** Every question the wizard asks: its wording, and the validator shared with the flag that answers it. */
 export const QUESTIONS = {
   loadSaved: {
     message: 'Previous answers for this AWS account found. Load them as defaults?',
