@@ -12,6 +12,7 @@ import { GetBucketNotificationConfigurationCommand, GetBucketTaggingCommand, Lis
 import { ListSubscriptionsCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { markFixture, type FaultProxy } from '../fakes/fault-proxy.js';
+import { asAccount } from '../fakes/moto-accounts.js';
 import { fixtureConfig, type World } from './world.js';
 
 export const TAG_DEPLOYMENT = 'forticnapp-eks-audit:deployment';
@@ -50,26 +51,35 @@ export interface Scope {
   prefix?: string;
   /** Only this deployment's keys, tagged resources and integrations (default: any of ours). */
   deploymentId?: string;
+  /**
+   * The AWS account to look in (default: the management account, 123456789012). With it, only integrations
+   * whose role is in that account count.
+   */
+  account?: string;
 }
 
-const made = (world: World, region: string) => ({
-  logs: markFixture(new CloudWatchLogsClient(fixtureConfig(world, region))),
-  firehose: markFixture(new FirehoseClient(fixtureConfig(world, region))),
-  kms: markFixture(new KMSClient(fixtureConfig(world, region))),
-  sns: markFixture(new SNSClient(fixtureConfig(world, region))),
-  s3: markFixture(new S3Client(fixtureConfig(world, region))),
-  tagging: markFixture(new ResourceGroupsTaggingAPIClient(fixtureConfig(world, region))),
-  eks: markFixture(new EKSClient(fixtureConfig(world, region))),
-  iam: markFixture(new IAMClient(fixtureConfig(world, 'us-east-1'))),
-});
+const made = (world: World, region: string, account: string | undefined) => {
+  const fx = <T extends Parameters<typeof markFixture>[0]>(client: T): T => markFixture(account ? asAccount(client, account) : client);
+  return {
+    logs: fx(new CloudWatchLogsClient(fixtureConfig(world, region))),
+    firehose: fx(new FirehoseClient(fixtureConfig(world, region))),
+    kms: fx(new KMSClient(fixtureConfig(world, region))),
+    sns: fx(new SNSClient(fixtureConfig(world, region))),
+    s3: fx(new S3Client(fixtureConfig(world, region))),
+    tagging: fx(new ResourceGroupsTaggingAPIClient(fixtureConfig(world, region))),
+    eks: fx(new EKSClient(fixtureConfig(world, region))),
+    iam: fx(new IAMClient(fixtureConfig(world, 'us-east-1'))),
+  };
+};
 
-// One set of clients per world and region: the suites take an inventory after every case.
+// One set of clients per world, account and region: the suites take an inventory after every case.
 const cache = new WeakMap<World, Map<string, ReturnType<typeof made>>>();
-function clients(world: World, region: string): ReturnType<typeof made> {
+function clients(world: World, region: string, account?: string): ReturnType<typeof made> {
   let perWorld = cache.get(world);
   if (!perWorld) cache.set(world, (perWorld = new Map()));
-  let c = perWorld.get(region);
-  if (!c) perWorld.set(region, (c = made(world, region)));
+  const key = `${account ?? ''}/${region}`;
+  let c = perWorld.get(key);
+  if (!c) perWorld.set(key, (c = made(world, region, account)));
   return c;
 }
 
@@ -83,8 +93,8 @@ export async function inventory(world: World, scope: Scope, opts: { withTagging?
   const taggedOurs = (tags: { Key?: string; Value?: string }[] | undefined) =>
     (tags ?? []).some((t) => t.Key === TAG_MANAGED_BY) &&
     (!scope.deploymentId || (tags ?? []).some((t) => t.Key === TAG_DEPLOYMENT && t.Value === scope.deploymentId));
-  const iam = clients(world, 'us-east-1').iam;
-  const s3 = clients(world, scope.regions[0] ?? 'us-east-1').s3;
+  const iam = clients(world, 'us-east-1', scope.account).iam;
+  const s3 = clients(world, scope.regions[0] ?? 'us-east-1', scope.account).s3;
   // Every service and region at once: these are reads, and the crash suite runs this after every case.
   const roles = async () => {
     let Marker: string | undefined;
@@ -120,7 +130,7 @@ export async function inventory(world: World, scope: Scope, opts: { withTagging?
     );
   };
   const region = async (region: string) => {
-    const c = clients(world, region);
+    const c = clients(world, region, scope.account);
     const topics = async () => {
       for (const t of (await c.sns.send(new ListTopicsCommand({}))).Topics ?? []) {
         const name = (t.TopicArn ?? '').split(':').pop() ?? '';
@@ -189,6 +199,7 @@ export async function inventory(world: World, scope: Scope, opts: { withTagging?
   await Promise.all([roles(), buckets(), ...scope.regions.map(region)]);
   inv.integrations = [...world.lw.integrations.values()]
     .filter((i) => !scope.deploymentId || `${i.data.crossAccountCredentials.roleArn} ${i.data.snsArn}`.includes(scope.deploymentId))
+    .filter((i) => !scope.account || i.data.crossAccountCredentials.roleArn.split(':')[4] === scope.account)
     .map((i) => i.intgGuid);
   // Sorted, so that two inventories compare equal whatever order the answers came in.
   for (const list of Object.values(inv) as string[][]) list.sort();
@@ -209,7 +220,7 @@ export function counts(inv: Inventory): Record<keyof Inventory, number> {
 export async function clusterLogging(world: World, scope: Scope): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const { region, name } of scope.clusters) {
-    const c = await clients(world, region).eks.send(new DescribeClusterCommand({ name }));
+    const c = await clients(world, region, scope.account).eks.send(new DescribeClusterCommand({ name }));
     const types = (c.cluster?.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => l.types ?? []);
     out[`${region}/${name}`] = [...new Set(types)].sort();
   }
