@@ -1,6 +1,8 @@
 /**
- * AWS commercial regions where EKS runs and FortiCNAPP ingests audit logs. GovCloud and China are
- * left out on purpose: FortiCNAPP does not support them (reference/lacework.md §6, go-sdk #1231/#1325).
+ * AWS commercial regions where EKS runs and FortiCNAPP ingests audit logs: the `aws` partition of the SDK's
+ * endpoint data (test/unit/config/regions.test.ts keeps the two in step). GovCloud and China are left out on
+ * purpose: FortiCNAPP does not support them (reference/lacework.md §6, go-sdk #1231/#1325). The wizard lists
+ * them in this order.
  */
 export const KNOWN_REGIONS: readonly string[] = [
   'af-south-1',
@@ -14,16 +16,19 @@ export const KNOWN_REGIONS: readonly string[] = [
   'eu-south-1', 'eu-south-2',
   'eu-west-1', 'eu-west-2', 'eu-west-3',
   'il-central-1',
-  'me-central-1', 'me-south-1',
+  'me-central-1', 'me-south-1', 'me-west-1',
   'mx-central-1',
-  'sa-east-1',
+  'sa-east-1', 'sa-west-1',
   'us-east-1', 'us-east-2',
   'us-west-1', 'us-west-2',
 ];
 
 const REGION_SHAPE = /^[a-z]{2}-[a-z]+-\d{1,2}$/;
 
-/** undefined when fine; otherwise one line that says what is wrong and what to do. */
+/**
+ * A region name (`--region-clusters`, `--home-region`, the wizard's typed region): a known commercial region.
+ * @returns undefined when fine; otherwise one line that says what is wrong and what to do ("did you mean").
+ */
 export function checkRegion(region: string): string | undefined {
   if (/^(us-gov|cn|us-iso)-/.test(region)) {
     return `Region '${region}' is not supported: FortiCNAPP does not ingest EKS audit logs from GovCloud or China.`;
