@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startFakeLacework, type FakeLacework } from '../fakes/lacework-server.js';
 import { asAccount, DUMMY_CREDENTIALS } from '../fakes/moto-accounts.js';
 import { requireMotoOrSkip, startMoto, type MotoServer } from '../fakes/moto.js';
-import { call, createBody, KEY_ID, SECRET } from '../unit/fakes/lacework-client.js';
+import { call, createBody, KEY_ID, SECRET } from '../fakes/lacework-client.js';
 
 const run = requireMotoOrSkip();
 const REGION = 'eu-central-1';

@@ -338,4 +338,27 @@ describe('errors as the SDK sees them, per protocol (stub upstream)', () => {
     expect(proxy.mutatingCount()).toBe(0);
     expect(stub.hits).toEqual([]);
   });
+
+  it('under concurrency: a times-N rule affects exactly N of many parallel calls; two proxies never share rules', async () => {
+    const other = await startFaultProxy(stub.url);
+    try {
+      const rule = proxy.addRule({ service: 'logs', fault: 'error', code: 'ThrottlingException', message: 'Rate exceeded', times: 10 });
+      other.addRule({ service: 'logs', fault: 'error', code: 'AccessDeniedException', message: 'other proxy' });
+      const clients = Array.from({ length: 5 }, () => new CloudWatchLogsClient(cfg()));
+      const results = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) => clients[i % 5]!.send(new CreateLogGroupCommand({ logGroupName: `g${i}` }))),
+      );
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(10);
+      expect(rule.hits).toBe(10);
+      expect(proxy.calls.filter((c) => c.injected === 'error')).toHaveLength(10);
+      expect(proxy.calls.map((c) => c.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(proxy.mutatingCount()).toBe(50);
+      await expect(new CloudWatchLogsClient({ ...cfg(), endpoint: other.endpoint }).send(new CreateLogGroupCommand({ logGroupName: 'x' }))).rejects.toMatchObject({
+        message: 'other proxy',
+      });
+      expect(other.calls).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
+  });
 });

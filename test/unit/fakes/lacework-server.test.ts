@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeLacework, type FakeLacework } from '../../fakes/lacework-server.js';
-import { call, createBody, KEY_ID, SECRET } from './lacework-client.js';
+import { call, createBody, KEY_ID, SECRET } from '../../fakes/lacework-client.js';
 
 const ACCOUNT = '123456789012';
 const TOPIC = `arn:aws:sns:eu-central-1:${ACCOUNT}:lw-eks-al-1a2b3c4d`;

@@ -2,7 +2,7 @@
  * A minimal client of the fake FortiCNAPP API for the fake's own tests, written from reference/lacework.md
  * (not the product's client, so the fake is checked on its own): token, then JSON calls with the bare token.
  */
-import type { FakeLacework } from '../../fakes/lacework-server.js';
+import type { FakeLacework } from './lacework-server.js';
 
 export const KEY_ID = 'ACME_0123456789ABCDEF0123456789ABCDEF0123';
 export const SECRET = '_s3cr3t0123456789abcdef0123456789';
