@@ -1,6 +1,10 @@
 /**
  * AWS SDK v3 client factory: one client per service and region, created on first use. The SDK modules
  * are imported lazily so that `--help` and the wizard's first question never load them.
+ *
+ * Throttling and 5xx are the SDK's job: adaptive retry mode (the SDK's client-side rate limiter plus
+ * exponential backoff). Requests in flight are bounded per factory (one AWS account): a graph of 50
+ * clusters starts its waits at once, but never more than {@link AwsOptions.maxInFlight} requests.
  */
 import type { EKSClient } from '@aws-sdk/client-eks';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -10,13 +14,24 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import pLimit from 'p-limit';
+import { backoffScale } from './backoff.js';
 
 export interface AwsOptions {
   /** Named profile (`--aws-profile`); otherwise the SDK's default chain, which reads AWS_PROFILE itself. */
   profile?: string;
-  /** Total attempts per call for throttling and 5xx, with the SDK's adaptive retry mode. */
+  /** Credentials to use instead of the default chain (an assumed role of an organization member account). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Total attempts per call for throttling and 5xx. @default 8 */
   maxAttempts?: number;
+  /** Requests in flight at once across all clients of this factory. @default 12 */
+  maxInFlight?: number;
 }
 
 /** Every AWS client the tool uses. Methods are async because the SDK module loads on first use. */
@@ -29,21 +44,60 @@ export interface AwsClients {
   iam(): Promise<IAMClient>;
   kms(region: string): Promise<KMSClient>;
   sts(region: string): Promise<STSClient>;
+  ssm(region: string): Promise<SSMClient>;
+  sqs(region: string): Promise<SQSClient>;
+  serviceQuotas(region: string): Promise<ServiceQuotasClient>;
+  organizations(): Promise<OrganizationsClient>;
   tagging(region: string): Promise<ResourceGroupsTaggingAPIClient>;
+  /** The options the factory was made with (an organization run derives member factories from them). */
+  readonly options: AwsOptions;
 }
 
 // The SDK warns on Node 20 that future releases will need Node 22. The tool supports Node 20
 // (CloudShell), so the warning would only alarm users; moto.md §9.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+interface Sendable {
+  middlewareStack: { add(mw: unknown, opts: { step: 'deserialize'; name: string; priority?: 'low' | 'high' }): void };
+}
+
+/**
+ * Makes the clients of one AWS identity.
+ * @param options profile or credentials, retry attempts, request concurrency.
+ */
 export function createAwsClients(options: AwsOptions = {}): AwsClients {
   const cache = new Map<string, Promise<unknown>>();
-  const config = (region: string) => ({
-    region,
-    retryMode: 'adaptive',
-    maxAttempts: options.maxAttempts ?? 8,
-    ...(options.profile ? { profile: options.profile } : {}),
-  });
+  const limit = pLimit(options.maxInFlight ?? 12);
+  const maxAttempts = options.maxAttempts ?? 8;
+
+  const config = async (region: string) => {
+    const scale = backoffScale();
+    // Tests scale every backoff down (FORTICNAPP_EKS_AUDIT_BACKOFF_SCALE); the product uses the SDK's adaptive mode.
+    const retry =
+      scale < 1
+        ? {
+            retryStrategy: new (await import('@smithy/core/retry')).ConfiguredRetryStrategy(maxAttempts, (attempt: number) =>
+              Math.max(1, Math.min(20_000, 100 * 2 ** attempt) * scale),
+            ),
+          }
+        : { retryMode: 'adaptive', maxAttempts };
+    return {
+      region,
+      ...retry,
+      ...(options.profile ? { profile: options.profile } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    };
+  };
+
+  /** Every attempt (retries included) waits for a slot; backoff pauses do not hold one. */
+  const limited = <T extends Sendable>(client: T): T => {
+    client.middlewareStack.add(
+      (next: (a: unknown) => Promise<unknown>) => (args: unknown) => limit(() => next(args)),
+      { step: 'deserialize', name: 'forticnappInFlightLimit', priority: 'low' },
+    );
+    return client;
+  };
+
   function once<T>(key: string, make: () => Promise<T>): Promise<T> {
     let hit = cache.get(key) as Promise<T> | undefined;
     if (!hit) {
@@ -53,20 +107,28 @@ export function createAwsClients(options: AwsOptions = {}): AwsClients {
     return hit;
   }
   return {
-    eks: (region) => once(`eks:${region}`, async () => new (await import('@aws-sdk/client-eks')).EKSClient(config(region))),
+    options,
+    eks: (region) => once(`eks:${region}`, async () => limited(new (await import('@aws-sdk/client-eks')).EKSClient(await config(region)))),
     logs: (region) =>
-      once(`logs:${region}`, async () => new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(config(region))),
+      once(`logs:${region}`, async () => limited(new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(await config(region)))),
     firehose: (region) =>
-      once(`firehose:${region}`, async () => new (await import('@aws-sdk/client-firehose')).FirehoseClient(config(region))),
-    s3: (region) => once(`s3:${region}`, async () => new (await import('@aws-sdk/client-s3')).S3Client(config(region))),
-    sns: (region) => once(`sns:${region}`, async () => new (await import('@aws-sdk/client-sns')).SNSClient(config(region))),
+      once(`firehose:${region}`, async () => limited(new (await import('@aws-sdk/client-firehose')).FirehoseClient(await config(region)))),
+    s3: (region) => once(`s3:${region}`, async () => limited(new (await import('@aws-sdk/client-s3')).S3Client(await config(region)))),
+    sns: (region) => once(`sns:${region}`, async () => limited(new (await import('@aws-sdk/client-sns')).SNSClient(await config(region)))),
     // IAM is global; its endpoint lives in us-east-1.
-    iam: () => once('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(config('us-east-1'))),
-    kms: (region) => once(`kms:${region}`, async () => new (await import('@aws-sdk/client-kms')).KMSClient(config(region))),
-    sts: (region) => once(`sts:${region}`, async () => new (await import('@aws-sdk/client-sts')).STSClient(config(region))),
+    iam: () => once('iam', async () => limited(new (await import('@aws-sdk/client-iam')).IAMClient(await config('us-east-1')))),
+    kms: (region) => once(`kms:${region}`, async () => limited(new (await import('@aws-sdk/client-kms')).KMSClient(await config(region)))),
+    sts: (region) => once(`sts:${region}`, async () => limited(new (await import('@aws-sdk/client-sts')).STSClient(await config(region)))),
+    ssm: (region) => once(`ssm:${region}`, async () => limited(new (await import('@aws-sdk/client-ssm')).SSMClient(await config(region)))),
+    sqs: (region) => once(`sqs:${region}`, async () => limited(new (await import('@aws-sdk/client-sqs')).SQSClient(await config(region)))),
+    serviceQuotas: (region) =>
+      once(`servicequotas:${region}`, async () => limited(new (await import('@aws-sdk/client-service-quotas')).ServiceQuotasClient(await config(region)))),
+    // Organizations is global; its endpoint lives in us-east-1.
+    organizations: () =>
+      once('organizations', async () => limited(new (await import('@aws-sdk/client-organizations')).OrganizationsClient(await config('us-east-1')))),
     tagging: (region) =>
       once(`tagging:${region}`, async () =>
-        new (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPIClient(config(region)),
+        limited(new (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPIClient(await config(region))),
       ),
   };
 }

@@ -60,8 +60,12 @@ export function defaultInputs(homeRegion: string, prefix: string = DEFAULTS.pref
   };
 }
 
-export function defaultIntegrationName(accountId: string): string {
-  return `EKS Audit Log ${accountId}`;
+/**
+ * The integration name when `--integration-name` is not given: one per AWS account, and per prefix when a
+ * second deployment in the account uses another prefix (two integrations must not share a name).
+ */
+export function defaultIntegrationName(accountId: string, prefix: string = DEFAULTS.prefix): string {
+  return prefix === DEFAULTS.prefix ? `EKS Audit Log ${accountId}` : `EKS Audit Log ${accountId} ${prefix}`;
 }
 
 /** Every region the inputs touch, home region first, no duplicates. */

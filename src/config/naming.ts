@@ -1,17 +1,19 @@
 /**
- * The one place names are made. Every resource name derives from the prefix and the deployment id
- * (8 hex characters chosen on the first run), so a crashed run, a re-run and `teardown --discover`
- * all find the same resources (reference/aws-resources.md §1.0).
+ * The one place names are made. Every resource name derives from the prefix and the deployment id, and
+ * the id derives from the AWS account and the prefix (DESIGN §4), so every machine, every operator and a
+ * crashed run's successor name the same resources (reference/aws-resources.md §1.0 draws the id at random;
+ * deployments made that way by an earlier version keep theirs).
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 
 export const TAG_DEPLOYMENT = 'forticnapp-eks-audit:deployment';
 export const TAG_MANAGED_BY = 'forticnapp-eks-audit:managed-by';
 export const MANAGED_BY = 'forticnapp-eks-audit';
 export const PARTITION = 'aws';
 
-export function newDeploymentId(): string {
-  return randomBytes(4).toString('hex');
+/** The deployment id of (account, prefix): the first 8 hex of SHA-256 over `<account>:<prefix>`. */
+export function deploymentIdFor(accountId: string, prefix: string): string {
+  return createHash('sha256').update(`${accountId}:${prefix}`).digest('hex').slice(0, 8);
 }
 
 export const DEPLOYMENT_ID_SHAPE = /^[0-9a-f]{8}$/;
@@ -86,4 +88,31 @@ export function makeNames(prefix: string, deploymentId: string, accountId: strin
 /** The bucket name inside an S3 bucket ARN (`arn:aws:s3:::name`, a trailing `/` trimmed). */
 export function bucketNameFromArn(arn: string): string {
   return arn.replace(/\/+$/, '').split(':').pop() ?? '';
+}
+
+/** The ARNs the pipeline uses, whoever made the resource: ours, or the user's `--existing-*` ones. */
+export interface PipelineArns {
+  bucketName: string;
+  bucketArn: string;
+  caRoleArn: string;
+  firehoseRoleArn: string;
+  cloudwatchRoleArn: string;
+  topicArn: string;
+  streamArn: string;
+}
+
+export function pipelineArns(
+  inputs: { existingBucketArn?: string; existingCaRoleArn?: string; existingFirehoseRoleArn?: string; existingCwRoleArn?: string },
+  names: Names,
+): PipelineArns {
+  const bucketName = inputs.existingBucketArn ? bucketNameFromArn(inputs.existingBucketArn) : names.bucket;
+  return {
+    bucketName,
+    bucketArn: `arn:${PARTITION}:s3:::${bucketName}`,
+    caRoleArn: inputs.existingCaRoleArn ?? names.roleArn(names.caRole),
+    firehoseRoleArn: inputs.existingFirehoseRoleArn ?? names.roleArn(names.firehoseRole),
+    cloudwatchRoleArn: inputs.existingCwRoleArn ?? names.roleArn(names.cloudwatchRole),
+    topicArn: names.topicArn,
+    streamArn: names.streamArn,
+  };
 }

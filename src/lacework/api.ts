@@ -57,6 +57,12 @@ export interface LaceworkApi {
    * @throws UserAbort (or the signal's AppError reason) when `signal` aborts, including during a backoff pause.
    */
   createEksAudit(input: EksAuditInput, opts?: { retryFor?: number; signal?: AbortSignal }): Promise<EksAuditIntegration>;
+  /**
+   * `PATCH /api/v2/CloudAccounts/<guid>` with the create body (reference/lacework.md §3.5): the platform takes the
+   * new topic, role or external ID and subscribes to the topic again.
+   * @returns the integration, or undefined when the API answers 404 (it was deleted).
+   */
+  updateEksAudit(guid: string, input: EksAuditInput): Promise<EksAuditIntegration | undefined>;
   /** `GET /api/v2/CloudAccounts/<guid>`; undefined when the API answers 404. */
   getIntegration(guid: string): Promise<EksAuditIntegration | undefined>;
   /** `GET /api/v2/CloudAccounts/AwsEksAudit`: every EKS audit integration of the (sub)account. */
@@ -324,6 +330,14 @@ export function createLaceworkApi(creds: LaceworkCredentials, opts: LaceworkApiO
     },
 
     listEksAudit,
+
+    async updateEksAudit(guid: string, input: EksAuditInput): Promise<EksAuditIntegration | undefined> {
+      const path = `${CLOUD_ACCOUNTS_PATH}/${encodeURIComponent(guid)}`;
+      const reply = await call('PATCH', path, { intgGuid: guid, ...createBody(input) });
+      if (reply.status === 404) return undefined;
+      if (!isOk(reply.status)) throw apiError('PATCH', path, reply);
+      return integrationFrom('PATCH', path, reply);
+    },
 
     async deleteIntegration(guid: string): Promise<void> {
       const path = `${CLOUD_ACCOUNTS_PATH}/${encodeURIComponent(guid)}`;

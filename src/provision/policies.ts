@@ -26,12 +26,20 @@ export function crossAccountTrust(laceworkAccountId: string, externalId: string)
   });
 }
 
-/** What FortiCNAPP may do with the role: read the objects, subscribe to the topic, read the account alias. */
-export function crossAccountPolicy(bucketArn: string, topicArn: string): PolicyDocument {
+/** The bucket must belong to this account: its name is predictable, so another account could take it (DESIGN §3). */
+const inThisAccount = (accountId: string) => ({ StringEquals: { 's3:ResourceAccount': accountId } });
+
+/**
+ * What FortiCNAPP may do with the role: read the objects (of this account's bucket), subscribe to the topic,
+ * read the account alias; with a key of the user's (`--kms-key-arn`), decrypt with it (our own key's policy
+ * already lets principals of the account decrypt).
+ */
+export function crossAccountPolicy(bucketArn: string, topicArn: string, accountId: string, userKeyArn?: string): PolicyDocument {
   return doc(
-    { Sid: 'S3Permissions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [bucketArn, `${bucketArn}/*`] },
+    { Sid: 'S3Permissions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [bucketArn, `${bucketArn}/*`], Condition: inThisAccount(accountId) },
     { Sid: 'SNSPermissions', Effect: 'Allow', Action: ['sns:GetTopicAttributes', 'sns:Subscribe', 'sns:Unsubscribe'], Resource: topicArn },
     { Sid: 'AccountAliasPermissions', Effect: 'Allow', Action: ['iam:ListAccountAliases'], Resource: '*' },
+    ...(userKeyArn ? [{ Sid: 'DecryptWithTheKey', Effect: 'Allow', Action: ['kms:Decrypt'], Resource: userKeyArn }] : []),
   );
 }
 
@@ -48,14 +56,23 @@ export function firehoseTrust(names: Names): PolicyDocument {
   });
 }
 
-/** Firehose writes objects under the delivery prefix and, on errors, under the error prefix. */
-export function firehosePolicy(bucketArn: string, names: Names): PolicyDocument {
-  return doc({
-    Sid: 'FirehoseWriteAuditLogs',
-    Effect: 'Allow',
-    Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
-    Resource: [`${bucketArn}/${names.objectPrefix}*`, `${bucketArn}/${names.errorPrefix}*`],
-  });
+/**
+ * Firehose writes objects (into this account's bucket) under the delivery prefix and, on errors, under the
+ * error prefix; with a key of the user's, it encrypts with it (our own key names the role in its policy).
+ */
+export function firehosePolicy(bucketArn: string, names: Names, userKeyArn?: string): PolicyDocument {
+  return doc(
+    {
+      Sid: 'FirehoseWriteAuditLogs',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      Resource: [`${bucketArn}/${names.objectPrefix}*`, `${bucketArn}/${names.errorPrefix}*`],
+      Condition: inThisAccount(names.accountId),
+    },
+    ...(userKeyArn
+      ? [{ Sid: 'EncryptWithTheKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: userKeyArn }]
+      : []),
+  );
 }
 
 /** CloudWatch Logs of each region used may assume the role, for log groups of this account only. */
@@ -175,4 +192,75 @@ export function parsePolicy(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+interface Stmt {
+  Effect?: string;
+  Principal?: string | { AWS?: string | string[]; Service?: string | string[] };
+  Action?: string | string[];
+}
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Whether an IAM action pattern (`kms:*`, `kms:GenerateDataKey*`) covers an action. */
+function covers(pattern: string, action: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+  return re.test(action);
+}
+
+function allows(stmts: Stmt[], principal: { aws?: string; service?: string }, actions: string[]): boolean {
+  return actions.every((action) =>
+    stmts.some((s) => {
+      if (s.Effect !== 'Allow') return false;
+      const p = s.Principal;
+      const who =
+        p === '*' ||
+        (typeof p === 'object' &&
+          ((principal.aws !== undefined && list(p.AWS).some((a) => a === '*' || a === principal.aws)) ||
+            (principal.service !== undefined && list(p.Service).includes(principal.service))));
+      return who && list(s.Action).some((a) => covers(a, action));
+    }),
+  );
+}
+
+/**
+ * What a KMS key policy lacks for the pipeline to use a key of the user's (`--kms-key-arn`, issue 11 item 3):
+ * IAM policies of the account must be enabled (the account root allowed `kms:*`, the AWS default; our roles
+ * then get their KMS rights from their own policies), and S3 must be allowed to encrypt for the encrypted
+ * topic it publishes to, SNS to use the key for the topic (reference/aws-resources.md §1.1; AWS SNS developer
+ * guide, "Configure AWS KMS permissions for AWS services"). Conditions are not evaluated: a statement
+ * that allows with conditions counts as allowing.
+ * @returns the statements the key owner must add (empty when none is missing).
+ */
+export function keyPolicyGaps(policy: unknown, accountId: string, roleArns: string[]): Record<string, unknown>[] {
+  const stmts = ((policy as { Statement?: Stmt | Stmt[] } | undefined)?.Statement ?? []) as Stmt | Stmt[];
+  const all = Array.isArray(stmts) ? stmts : [stmts];
+  const root = `arn:${PARTITION}:iam::${accountId}:root`;
+  const gaps: Record<string, unknown>[] = [];
+  const serviceActions = ['kms:GenerateDataKey*', 'kms:Decrypt'];
+  const rootEnabled = allows(all, { aws: root }, ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant']) || allows(all, { aws: accountId }, ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant']);
+  if (!rootEnabled) {
+    const missing = roleArns.filter((r) => !allows(all, { aws: r }, ['kms:Decrypt', 'kms:GenerateDataKey']));
+    if (missing.length > 0) {
+      gaps.push({
+        Sid: 'AllowForticnappEksAuditRoles',
+        Effect: 'Allow',
+        Principal: { AWS: missing },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+        Resource: '*',
+      });
+    }
+  }
+  const services = ['s3.amazonaws.com', 'sns.amazonaws.com'].filter((svc) => !allows(all, { service: svc }, serviceActions.map((a) => a.replace('*', ''))));
+  if (services.length > 0) {
+    gaps.push({
+      Sid: 'AllowS3AndSNSForEksAuditLogs',
+      Effect: 'Allow',
+      Principal: { Service: services },
+      Action: serviceActions,
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+    });
+  }
+  return gaps;
 }

@@ -1,10 +1,20 @@
 /**
- * Journal records (DESIGN §4): append-only JSON lines, one record per line. Never a secret in here.
+ * Journal records (DESIGN §4): the crash log of the run in progress, append-only JSON lines, one record
+ * per line. Never a secret in here. Version 2; version 1 journals (written by the random-id version) are
+ * read too, so that their deployments are adopted (see journal.ts `upgrade`).
  */
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
 
-/** What a resource step leaves in its `done` record: everything delete/undo needs, nothing secret. */
-export type Ref = Record<string, unknown> & { id: string; arn?: string };
+/** What a resource leaves behind to be found and removed again: names and ARNs, nothing secret. */
+export interface Ref {
+  /** The resource's own id: a name, a key id, an intgGuid… */
+  id: string;
+  arn?: string;
+  /** Region, or 'global'. */
+  region: string;
+  /** Kind-specific extras (a log group, a bucket, a key's alias). Strings and booleans only. */
+  [extra: string]: string | boolean | undefined;
+}
 
 export interface HeaderRecord {
   t: 'header';
@@ -13,22 +23,25 @@ export interface HeaderRecord {
   accountId: string;
   homeRegion: string;
   prefix: string;
-  /** FortiCNAPP account (tenant) the integration is registered with. */
-  laceworkAccount?: string;
-  laceworkSubaccount?: string;
-  externalId?: string;
   at: string;
   tool: string;
+  /** Version 1 only: the external ID and FortiCNAPP account (version 2 keeps them in the deployment record). */
+  externalId?: string;
+  laceworkAccount?: string;
+  laceworkSubaccount?: string;
 }
 
 export interface RunRecord {
   t: 'run';
   command: string;
-  /** The resolved inputs of this run, without secrets. */
+  /** Version 1 only: the resolved inputs of the run (version 2 keeps them in the deployment record). */
   inputs?: unknown;
   pid: number;
   at: string;
 }
+
+/** The step about to make one change (or a few calls that belong together). */
+export type Op = 'create' | 'update' | 'delete';
 
 export interface IntentRecord {
   t: 'intent';
@@ -36,12 +49,9 @@ export interface IntentRecord {
   kind: string;
   region: string;
   name: string;
-  /** 'create' a new resource, or 'change' one that exists (e.g. add a region to a role's trust). */
-  op: 'create' | 'change';
-  /** What undo needs if this call lands but `done` is never written (e.g. the state before a change). */
-  before?: Record<string, unknown>;
-  /** What a lookup by name needs besides the name (e.g. the bucket a notification lives on). */
-  hint?: Record<string, string>;
+  op: Op;
+  /** The state before an update: what a rollback puts back. */
+  before?: unknown;
   at: string;
 }
 
@@ -51,9 +61,11 @@ export interface DoneRecord {
   kind: string;
   region: string;
   name: string;
-  action: 'created' | 'changed';
+  op: Op;
   ref: Ref;
-  before?: Record<string, unknown>;
+  /** The resource was there already (another run made it at the same moment): not ours to roll back. */
+  adopted?: boolean;
+  before?: unknown;
   at: string;
 }
 
@@ -61,7 +73,7 @@ export interface UndoneRecord {
   t: 'undone';
   key: string;
   kind: string;
-  /** 'deleted' (teardown, rollback of a create) or 'restored' (rollback of a change) or 'gone' (already absent). */
+  /** 'deleted' (rollback of a create), 'restored' (rollback of an update), 'gone' (already absent). */
   how: 'deleted' | 'restored' | 'gone' | 'kept';
   at: string;
 }
