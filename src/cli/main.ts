@@ -1,63 +1,100 @@
 /**
- * Composition root: parses argv, runs one command, turns errors into exit codes (DESIGN §2):
- * 0 done · 1 failed and rolled back · 2 bad usage or input, nothing changed · 3 failed with resources
- * left · 130 interrupted. The only place that sets process.exitCode.
+ * Composition root: argv -> program -> one command -> its report -> exit code (DESIGN §2). The only place
+ * that sets process.exitCode. With `--json` anywhere on the command line, every outcome, parser errors
+ * included, is exactly one JSON document on stdout.
  */
 import { CommanderError } from 'commander';
-import { AppError, UsageError, errorMessage } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { normalizeArgv } from './argv.js';
-import { buildProgram } from './program.js';
-import { errorLine, makeOutput, printJson } from './render.js';
+import { buildProgram, COMMANDS } from './program.js';
+import { emit, errorReport, type Report } from './report.js';
+import { makeOutput } from './render.js';
+import { startSession, type Session } from './session.js';
 
-async function dispatch(name: string, opts: Record<string, unknown>): Promise<number> {
-  switch (name) {
-    case 'setup':
-    case 'plan':
-      return (await import('./commands/setup.js')).setupCommand(name, opts);
-    case 'teardown':
-      return (await import('./commands/teardown.js')).teardownCommand(opts);
-    default: {
-      const mod = (await import('./commands/other.js')) as { otherCommand(n: string, o: Record<string, unknown>): Promise<number> };
-      return mod.otherCommand(name, opts);
+type Opts = Record<string, unknown>;
+
+/** Runs one command in a session, prints its report, and returns the exit code. */
+async function dispatch(name: string, opts: Opts, argv: string[]): Promise<number> {
+  let s;
+  try {
+    s = startSession(opts as { json?: boolean; color?: boolean; nonInteractive?: boolean; stateDir?: string });
+  } catch (err) {
+    return emit(makeOutput(opts as { json?: boolean; color?: boolean }), errorReport(name, err));
+  }
+  try {
+    return emit(s.o, await run(name, opts, argv, s));
+  } catch (err) {
+    const r = errorReport(name, err);
+    if (r.error?.code === 'InternalError' && process.env.FORTICNAPP_EKS_AUDIT_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return emit(s.o, r);
+  } finally {
+    s.done();
+  }
+}
+
+async function run(name: string, opts: Opts, argv: string[], s: Session): Promise<Report> {
+  {
+    if ((opts.organization || opts.accounts) && name !== 'permissions') {
+      const { organizationCommand } = await import('./commands/organization.js');
+      return await organizationCommand(name, opts, s, argv);
+    }
+    switch (name) {
+      case 'setup':
+        return await (await import('./commands/setup.js')).setupCommand(opts, s, argv);
+      case 'plan':
+        return await (await import('./commands/plan.js')).planCommand(opts, s, argv);
+      case 'teardown':
+        return await (await import('./commands/teardown.js')).teardownCommand(opts, s);
+      case 'status':
+        return await (await import('./commands/status.js')).statusCommand(opts, s);
+      case 'list':
+        return await (await import('./commands/list.js')).listCommand(opts, s);
+      default:
+        return await (await import('./commands/permissions.js')).permissionsCommand(opts, s);
     }
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** The first word that is a command, or a word that looks like one but is not. */
+function commandWord(argv: string[]): string | undefined {
+  const first = argv[0];
+  return first !== undefined && !first.startsWith('-') ? first : undefined;
+}
+
+export async function main(rawArgv: string[]): Promise<number> {
+  const argv = normalizeArgv(rawArgv);
+  const json = argv.includes('--json');
+  const word = commandWord(argv);
+  const fail = (err: unknown, command = word && (COMMANDS as readonly string[]).includes(word) ? word : 'setup'): number =>
+    emit(makeOutput({ json }), errorReport(command, err));
+  if (word !== undefined && !(COMMANDS as readonly string[]).includes(word) && word !== 'help') {
+    return fail(new UsageError(`Unknown command '${word}'. The commands are: ${COMMANDS.join(', ')} (setup is the default). Run with --help for usage.`, 'UnknownCommand'), 'setup');
+  }
   let code = 0;
-  let commandName = 'setup';
-  let commandOpts: Record<string, unknown> = {};
   const program = buildProgram(async (name, opts) => {
-    commandName = name;
-    commandOpts = opts;
-    code = await dispatch(name, opts);
+    code = await dispatch(name, opts, argv);
   });
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  // Parser errors are reported like every other error (one line; one JSON document with --json).
+  program.configureOutput({
+    writeErr: (str) => {
+      if (!json) process.stderr.write(str);
+    },
+    writeOut: (str) => process.stdout.write(str),
+    outputError: () => {},
+  });
+  for (const sub of program.commands) sub.configureOutput({ writeErr: (str) => (!json ? process.stderr.write(str) : true), writeOut: (str) => process.stdout.write(str), outputError: () => {} });
   try {
-    await program.parseAsync(normalizeArgv(argv), { from: 'user' });
-    return code;
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end with exit code 0; unknown flags and the like with 2.
-      return err.exitCode === 0 ? 0 : 2;
+      // --help and --version end with exit code 0.
+      if (err.exitCode === 0) return 0;
+      const code = err.code.replace(/^commander\./, '').replace(/(^|[-.])(\w)/g, (_, __, c: string) => c.toUpperCase());
+      return fail(new UsageError(`${err.message.replace(/^error: /, '')} (run with --help for usage)`, code));
     }
-    const o = makeOutput(commandOpts as { json?: boolean; color?: boolean });
-    const exitCode = err instanceof AppError ? err.exitCode : 1;
-    const codeName = err instanceof AppError ? err.code : 'InternalError';
-    const lines = err instanceof UsageError ? err.problems : [errorMessage(err)];
-    for (const line of lines) errorLine(o, line);
-    if (!(err instanceof AppError) && process.env.FORTICNAPP_EKS_AUDIT_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    if (o.json) {
-      printJson(o, {
-        schemaVersion: 1,
-        command: commandName,
-        status: exitCode === 130 ? 'interrupted' : 'failed',
-        error: { code: codeName, message: lines.join('\n') },
-      });
-    }
-    return exitCode;
+    return fail(err);
   }
+  return code;
 }
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+process.exitCode = await main(process.argv.slice(2));

@@ -2,10 +2,9 @@
  * All terminal output. Results go to stdout (with --json: exactly one JSON document), progress and logs
  * to stderr. Colour only on a TTY and without --no-color / NO_COLOR.
  */
-import type { EngineEvent, ResourceResult } from '../provision/engine.js';
+import type { Outcome, ProvisionEvent } from '../provision/events.js';
 import { Chalk } from 'chalk';
 import { envFlag } from '../config/validate.js';
-import { kindLabel } from '../plan/format.js';
 
 export interface Output {
   json: boolean;
@@ -83,63 +82,65 @@ export function errorLine(o: Output, line: string): void {
   o.err.write(o.c.red(`error: `) + line + '\n');
 }
 
-export interface JsonDocument {
-  schemaVersion: 1;
-  command: string;
-  status: 'ok' | 'failed' | 'rolled-back' | 'interrupted';
-  deploymentId?: string;
-  accountId?: string;
-  homeRegion?: string;
-  resources?: { kind: string; id: string; arn?: string; region: string; action: string }[];
-  integration?: { intgGuid: string; name: string };
-  journal?: string;
-  error?: { code: string; message: string };
-  [extra: string]: unknown;
-}
-
-export function printJson(o: Output, doc: JsonDocument): void {
-  const clean = JSON.parse(JSON.stringify(doc)) as JsonDocument; // drops undefined fields
-  o.out.write(JSON.stringify(clean, null, 2) + '\n');
-}
-
-export function jsonResources(results: ResourceResult[]): JsonDocument['resources'] {
-  return results.map((r) => ({ kind: r.kind, id: r.id, ...(r.arn ? { arn: r.arn } : {}), region: r.region, action: r.action }));
-}
-
 const stamp = () => new Date().toISOString().slice(11, 19);
 
 /** `IAM role x` or `subscription filter y (us-east-1)`. */
-const labelOf = (kind: string, name: string, region: string) => `${kindLabel(kind)} ${name}${region !== 'global' ? ` (${region})` : ''}`;
+export const labelOf = (label: string, name: string, region: string) => `${label} ${name}${region !== 'global' ? ` (${region})` : ''}`;
 
-const verbOf = (kind: string, op: 'create' | 'change' | 'delete' | 'restore') =>
-  ({ create: kind === 'eks-audit-logging' ? 'enabling' : 'creating', change: 'changing', delete: kind === 'eks-audit-logging' ? 'restoring' : 'deleting', restore: 'restoring' })[op];
+const verbOf = (kind: string, op: string) =>
+  ({
+    create: kind === 'eks-audit-logging' ? 'enabling' : 'creating',
+    update: kind === 'eks-audit-logging' ? 'enabling' : 'changing',
+    replace: 'replacing',
+    delete: kind === 'eks-audit-logging' ? 'restoring' : kind === 'kms-key' ? 'scheduling deletion of' : 'deleting',
+    restore: 'restoring',
+  })[op] ?? op;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** What happened to a resource, in words: cluster logging is enabled and restored, not created and deleted. */
-const doneLabel = (kind: string, action: string) =>
-  kind === 'eks-audit-logging' ? ({ created: 'enabled', deleted: 'restored' } as Record<string, string>)[action] ?? action : action;
+/** What happened to a resource, in the words people read (DESIGN §4: deleted, already gone, turned off, kept, scheduled). */
+export function outcomeWords(kind: string, outcome: Outcome, detail?: string): string {
+  if (kind === 'eks-audit-logging') {
+    if (outcome === 'changed' || outcome === 'created') return 'audit logging turned on';
+    if (outcome === 'turned-off' || outcome === 'restored') return 'audit logging turned back off';
+    if (outcome === 'already-gone') return 'audit logging already off (or cluster gone)';
+    if (outcome === 'kept') return `audit logging left on${detail ? ` (${detail})` : ''}`;
+  }
+  switch (outcome) {
+    case 'scheduled-for-deletion':
+      return `scheduled for deletion on ${detail ? detail.slice(0, 10) : '(date not given)'}`;
+    case 'already-gone':
+      return 'already gone';
+    case 'kept':
+      return detail ? `kept (${detail})` : 'kept';
+    case 'adopted':
+      return 'made by another run at the same time: used';
+    default:
+      return outcome;
+  }
+}
 
 /**
  * Progress on stderr: a live task list on a terminal (see {@link liveProgress}), otherwise plain
  * timestamped lines. With --json, stdout still holds only the JSON document: progress never goes there.
  */
-export function progressPrinter(o: Output): (e: EngineEvent) => void {
+export function progressPrinter(o: Output): (e: ProvisionEvent) => void {
   return o.live ? liveProgress(o) : plainProgress(o);
 }
 
+const PHASES: Record<string, string> = { rollback: 'Rolling back', teardown: 'Tearing down', remove: 'Removing what the inputs no longer want' };
+
 /** Plain timestamped lines, one per event (stderr is not a terminal, or --no-color / NO_COLOR). */
-export function plainProgress(o: Output): (e: EngineEvent) => void {
+export function plainProgress(o: Output): (e: ProvisionEvent) => void {
   const names = new Map<string, string>();
   const line = (text: string) => o.err.write(`${o.c.dim(`[${stamp()}]`)} ${text}\n`);
   return (e) => {
     switch (e.type) {
       case 'phase':
-        if (e.phase === 'rollback') line(o.c.yellow(`Rolling back: ${e.message ?? ''}`));
-        else if (e.phase === 'teardown') line('Tearing down…');
+        if (PHASES[e.phase]) line((e.phase === 'rollback' ? o.c.yellow : (x: string) => x)(`${PHASES[e.phase]}${e.message ? `: ${e.message}` : '…'}`));
         break;
       case 'start': {
-        const label = labelOf(e.kind, e.name, e.region);
+        const label = labelOf(e.label, e.name, e.region);
         names.set(e.key, label);
         line(`${verbOf(e.kind, e.op)} ${label}`);
         break;
@@ -148,13 +149,13 @@ export function plainProgress(o: Output): (e: EngineEvent) => void {
         line(o.c.dim(`  ${names.get(e.key) ?? e.key}: ${e.message}`));
         break;
       case 'done': {
-        const label = names.get(e.key) ?? labelOf(e.kind, e.name, e.region);
+        const label = names.get(e.key) ?? labelOf(e.label, e.name, e.region);
         const took = e.ms >= 100 ? ` (${seconds(e.ms)})` : '';
-        line(`${o.c.green('✓')} ${label} ${doneLabel(e.kind, e.action)}${took}`);
+        line(`${o.c.green('✓')} ${label}: ${outcomeWords(e.kind, e.outcome, e.detail)}${took}`);
         break;
       }
       case 'failed':
-        line(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.kind, e.name, e.region)}: ${e.message}`);
+        line(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.label, e.name, e.region)}: ${e.message}`);
         break;
     }
   };
@@ -175,7 +176,7 @@ interface Running {
  * list. Lines are cut to the terminal width so the redraw never miscounts wrapped lines, and the list
  * shows at most as many tasks as fit on the screen. The timer is unref'd: it never keeps the process alive.
  */
-export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?: number } = {}): (e: EngineEvent) => void {
+export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?: number } = {}): (e: ProvisionEvent) => void {
   const out = o.err as NodeJS.WritableStream & { columns?: number; rows?: number };
   const now = opts.now ?? Date.now;
   const running = new Map<string, Running>();
@@ -229,11 +230,10 @@ export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?:
   return (e) => {
     switch (e.type) {
       case 'phase':
-        if (e.phase === 'rollback') permanent(o.c.yellow(`Rolling back: ${e.message ?? ''}`));
-        else if (e.phase === 'teardown') permanent('Tearing down…');
+        if (PHASES[e.phase]) permanent((e.phase === 'rollback' ? o.c.yellow : (x: string) => x)(`${PHASES[e.phase]}${e.message ? `: ${e.message}` : '…'}`));
         break;
       case 'start': {
-        const label = labelOf(e.kind, e.name, e.region);
+        const label = labelOf(e.label, e.name, e.region);
         names.set(e.key, label);
         running.set(e.key, { label, verb: verbOf(e.kind, e.op), started: now() });
         break;
@@ -246,22 +246,16 @@ export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?:
       case 'done': {
         const t = running.get(e.key);
         running.delete(e.key);
-        const label = names.get(e.key) ?? labelOf(e.kind, e.name, e.region);
-        permanent(`${o.c.green('✓')} ${label} ${doneLabel(e.kind, e.action)}${e.ms >= 100 ? o.c.dim(`  ${seconds(t ? now() - t.started : e.ms)}`) : ''}`);
+        const label = names.get(e.key) ?? labelOf(e.label, e.name, e.region);
+        permanent(`${o.c.green('✓')} ${label}: ${outcomeWords(e.kind, e.outcome, e.detail)}${e.ms >= 100 ? o.c.dim(`  ${seconds(t ? now() - t.started : e.ms)}`) : ''}`);
         break;
       }
       case 'failed':
         running.delete(e.key);
-        permanent(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.kind, e.name, e.region)}: ${e.message}`);
+        permanent(`${o.c.red('✗')} ${names.get(e.key) ?? labelOf(e.label, e.name, e.region)}: ${e.message}`);
         break;
     }
     sync();
   };
 }
 
-export function summarizeResults(o: Output, results: ResourceResult[]): void {
-  for (const r of results) {
-    const mark = r.action === 'created' ? o.c.green('+') : r.action === 'deleted' ? o.c.red('-') : r.action === 'changed' || r.action === 'restored' ? o.c.yellow('~') : '=';
-    say(o, `  ${mark} ${kindLabel(r.kind)} ${r.id}${r.region !== 'global' ? ` (${r.region})` : ''} ${o.c.dim(r.action)}`);
-  }
-}

@@ -1,21 +1,31 @@
 /** What every command body needs: output, interactivity, state dir, and Ctrl+C handling. */
-import { defaultStateDir } from '../journal/journal.js';
 import { UserAbort } from '../errors.js';
+import { envFlag } from '../config/validate.js';
+import { checkStateDir, defaultStateDir } from '../state/journal.js';
 import { makeOutput, type Output } from './render.js';
 
 export interface Session {
   o: Output;
+  /** A person is there to answer: stdin and stdout are terminals, no --non-interactive, LW_NONINTERACTIVE off, no --json. */
   interactive: boolean;
   stateDir: string;
+  /** The state dir was given (flag or environment), not the default. */
+  stateDirGiven: boolean;
   /** Aborted on the first SIGINT/SIGTERM; a second one exits at once (the journal is durable). */
   signal: AbortSignal;
   /** Stop listening for signals. */
   done(): void;
 }
 
+/**
+ * Starts a command's session.
+ * @throws UsageError `BadInput` (exit 2) when the state dir is a file.
+ */
 export function startSession(opts: { json?: boolean; color?: boolean; nonInteractive?: boolean; stateDir?: string }, env = process.env): Session {
   const o = makeOutput(opts, env);
-  const interactive = !opts.nonInteractive && !env.LW_NONINTERACTIVE && !!process.stdin.isTTY && !!process.stdout.isTTY && !opts.json;
+  const interactive = !opts.nonInteractive && !envFlag(env, 'LW_NONINTERACTIVE') && !!process.stdin.isTTY && !!process.stdout.isTTY && !opts.json;
+  const stateDir = opts.stateDir ?? defaultStateDir(env);
+  checkStateDir(stateDir);
   const controller = new AbortController();
   let count = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -32,7 +42,8 @@ export function startSession(opts: { json?: boolean; color?: boolean; nonInterac
   return {
     o,
     interactive,
-    stateDir: opts.stateDir ?? defaultStateDir(env),
+    stateDir,
+    stateDirGiven: opts.stateDir !== undefined,
     signal: controller.signal,
     done() {
       process.off('SIGINT', onSignal);
@@ -41,13 +52,8 @@ export function startSession(opts: { json?: boolean; color?: boolean; nonInterac
   };
 }
 
-/** A yes/no question (default No). Ctrl+C at it is a UserAbort. */
-export async function confirm(message: string): Promise<boolean> {
-  const { confirm: ask } = await import('../wizard/inquirer.js');
-  try {
-    return await ask({ message, default: false });
-  } catch (err) {
-    if ((err as Error).name === 'ExitPromptError') throw new UserAbort();
-    throw err;
-  }
+/** A yes/no question (default No) through the wizard's prompter. Ctrl+C at it is a UserAbort. */
+export async function confirm(message: string, signal?: AbortSignal): Promise<boolean> {
+  const { createPrompter } = await import('../wizard/prompter.js');
+  return createPrompter(signal).confirm({ message, default: false });
 }
