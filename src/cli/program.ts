@@ -176,7 +176,7 @@ ${EXIT_CODES}`,
   credentialOptions(status);
   awsOptions(status);
   organizationOptions(status, false);
-  outputOptions(status, { nonInteractive: false });
+  outputOptions(status, { yes: 'accepted for symmetry with setup and teardown; status changes nothing' });
   status
     .addHelpText('after', `\nExamples:\n  $ forticnapp-eks-audit status\n  $ forticnapp-eks-audit status --organization --regions eu-central-1,us-east-1\n${EXIT_CODES}`)
     .action((opts: Record<string, unknown>) => run('status', opts));
@@ -200,7 +200,7 @@ ${EXIT_CODES}`,
   );
   awsOptions(list);
   organizationOptions(list, false);
-  outputOptions(list, { nonInteractive: false });
+  outputOptions(list);
   list.addHelpText('after', `\nExamples:\n  $ forticnapp-eks-audit list\n  $ forticnapp-eks-audit list --discover --region eu-central-1\n${EXIT_CODES}`).action((opts: Record<string, unknown>) => run('list', opts));
 
   program
