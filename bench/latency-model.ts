@@ -37,6 +37,9 @@ export interface LatencyProxy {
 
 const JSON_CT = 'application/x-amz-json-1.1';
 
+/** The access key id of a SigV4 Authorization header (one per account in an organization run). */
+const accessKeyOf = (auth: string | undefined) => /Credential=([^/]+)\//.exec(auth ?? '')?.[1] ?? '';
+
 export async function startLatencyProxy(target: string, initial: LatencyModel): Promise<LatencyProxy> {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -117,7 +120,8 @@ export async function startLatencyProxy(target: string, initial: LatencyModel): 
 
     if (op === 'eks:UpdateClusterConfig' || op === 'eks:DescribeCluster') {
       const cluster = decodeURIComponent(new URL(url, 'http://x').pathname.split('/')[2] ?? '');
-      const key = `${cluster}@${c.region}`;
+      // Clusters of different accounts may share a name (an organization run): the access key tells them apart.
+      const key = `${cluster}@${c.region}@${accessKeyOf(req.headers.authorization)}`;
       if (op === 'eks:UpdateClusterConfig') {
         if (waiting(eksUntil, key)) {
           count('eks-update-in-progress');

@@ -141,15 +141,16 @@ export async function locate(
     searched.push(region);
     return readRecord(env.aws, region, deploymentId);
   };
-  let stored: StoredRecord | undefined;
-  for (const r of [own?.header.homeRegion, legacy?.header.homeRegion, ...opts.regions, env.regionHint]) {
-    stored = await tryRegion(r);
-    if (stored) break;
-  }
+  // The likeliest region alone first (an existing deployment: one call); the others at once.
+  const candidates = [...new Set([own?.header.homeRegion, legacy?.header.homeRegion, ...opts.regions, env.regionHint].filter((r): r is string => !!r))];
+  let stored = await tryRegion(candidates[0]);
   if (!stored && !legacy) {
     // The bucket's name derives from the id: where it is, the record is (unless --existing-bucket-arn).
-    const where = await bucketRegion(env.aws, `${opts.prefix}${deploymentId}`, env.accountId).catch(() => undefined);
-    if (where && where !== 'not-found' && where !== 'denied') stored = await tryRegion(where);
+    const where = bucketRegion(env.aws, `${opts.prefix}${deploymentId}`, env.accountId).catch(() => undefined);
+    const rest = await Promise.all(candidates.slice(1).map((r) => tryRegion(r)));
+    stored = rest.find((x) => x);
+    const w = await where;
+    if (!stored && w && w !== 'not-found' && w !== 'denied') stored = await tryRegion(w);
   }
   if (!stored && !legacy && opts.scanAll) {
     const rest = KNOWN_REGIONS.filter((r) => !searched.includes(r));
