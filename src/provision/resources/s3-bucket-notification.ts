@@ -132,7 +132,7 @@ export const s3BucketNotification: ResourceType<NotificationState> = {
     if (!ours) return undefined;
     const rule = rules({ TopicConfigurations: [ours] })[0] as Rule;
     return {
-      ref: { id: inst.name, arn: ours.TopicArn, region: inst.region, bucket: bucketOf(inst) },
+      ref: { id: inst.name, region: inst.region, bucket: bucketOf(inst), topicArn: ours.TopicArn },
       state: { topicArn: rule.destination, events: rule.events, prefix: rule.prefix },
     };
   },
@@ -205,5 +205,5 @@ async function put(ctx: Ctx, inst: Instance, desired: NotificationState) {
       ),
     { what: 'S3 to validate the topic as a destination', deadlineMs: 60_000 },
   );
-  return { id: inst.name, arn: desired.topicArn, region: inst.region, bucket: bucketOf(inst) };
+  return { id: inst.name, region: inst.region, bucket: bucketOf(inst), topicArn: desired.topicArn };
 }
