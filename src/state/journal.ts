@@ -4,7 +4,7 @@
  * Losing it never loses the deployment (that lives in AWS: record.ts); a damaged one is exit 2
  * `JournalCorrupt` naming the file and the line.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync, existsSync, chmodSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { AppError, UsageError } from '../errors.js';
@@ -51,6 +51,26 @@ export function ensureDir(dir: string): void {
   }
 }
 
+/**
+ * A run cut off while writing leaves a last line without its newline; appending to it would glue the next
+ * record onto it (a damaged middle line: JournalCorrupt on every later command). So before appending: a
+ * complete record gets its newline, a torn one is cut off (readJournal drops it with a warning anyway).
+ */
+function endLastLine(path: string, fd: number): void {
+  const text = readFileSync(path);
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return;
+  const start = text.lastIndexOf(0x0a) + 1;
+  let complete = true;
+  try {
+    JSON.parse(text.subarray(start).toString('utf8'));
+  } catch {
+    complete = false;
+  }
+  if (complete) writeSync(fd, '\n');
+  else ftruncateSync(fd, start);
+  fsyncSync(fd);
+}
+
 export class Journal {
   private fd: number;
 
@@ -65,6 +85,7 @@ export class Journal {
     const path = journalPath(stateDir, deploymentId);
     const fd = openSync(path, 'a', 0o600);
     chmodSync(path, 0o600);
+    endLastLine(path, fd);
     return new Journal(path, fd);
   }
 
