@@ -289,6 +289,16 @@ function sameRecord(a: DeploymentRecord | undefined, b: DeploymentRecord): boole
   return JSON.stringify(canonical(strip(a))) === JSON.stringify(canonical(strip(b)));
 }
 
+/**
+ * Converges a first-time setup on the record another run wrote since this plan read the account: its external
+ * ID (the role's trust and the registration must agree on one), its clusters' logging before setup (read
+ * before either run changed anything), its integration; and look for what that run made (`unfinished`).
+ */
+function adoptRecord(sp: SetupPlan, record: DeploymentRecord): void {
+  sp.record = record;
+  sp.desired = { ...specFor(sp.desired.inputs, sp.names, record.externalId, record), unfinished: true };
+}
+
 export interface SetupResult extends ApplyOutcome {
   deploymentId: string;
   accountId: string;
@@ -327,8 +337,19 @@ export async function applySetup(
     }
     journal.append({ t: 'run', command: 'setup', pid: process.pid, at: new Date().toISOString() });
     const tags = sp.desired.tags;
-    let stored = sp.located.stored?.stored;
-    stored = await writeRecord(env.aws, recordAfter(sp, 'applying', { keepOld: true, ...(opts.credentialSource ? { credentialSource: opts.credentialSource } : {}) }), stored, tags);
+    let previous = sp.located.stored;
+    let stored = previous?.stored;
+    const applying = () => recordAfter(sp, 'applying', { keepOld: true, ...(opts.credentialSource ? { credentialSource: opts.credentialSource } : {}) });
+    try {
+      stored = await writeRecord(env.aws, applying(), stored, tags, { exclusive: !previous });
+    } catch (err) {
+      const theirs = err instanceof AppError && err.code === 'RecordExists' ? await readRecord(env.aws, sp.homeRegion, sp.deploymentId) : undefined;
+      if (!theirs) throw err;
+      // Another first-time setup of this deployment (another machine or state dir) claimed it a moment ago: converge on its record.
+      adoptRecord(sp, theirs.record);
+      previous = theirs;
+      stored = await writeRecord(env.aws, applying(), theirs.stored, tags);
+    }
 
     const outcome = await applyPlan(sp.plan, {
       ctxFor: (spec, signal, progress) => sp.ctxFor(spec, signal, progress),
@@ -348,7 +369,7 @@ export async function applySetup(
       await writeRecord(env.aws, recordAfter(sp, 'applied', { keepOld: true, ...cred }), stored, tags);
     } else if (outcome.rolledBack) {
       // As before this run: the previous record back, or none when there was none.
-      if (sp.located.stored) await writeRecord(env.aws, sp.located.stored.record, stored, tags);
+      if (previous) await writeRecord(env.aws, previous.record, stored, tags);
       else await deleteRecord(env.aws, sp.homeRegion, stored);
     } else if (outcome.removeFailures.length > 0) {
       await writeRecord(env.aws, recordAfter(sp, 'applied', { keepOld: true, ...(integration ? { integration } : {}), ...cred }), stored, tags);

@@ -125,10 +125,16 @@ function corrupt(deploymentId: string, region: string, why: string): never {
 
 /**
  * Writes the record: only the parameters whose content changed, and deletes cluster parameters of regions
- * that have none left.
+ * that have none left. `exclusive`: the record must not exist yet (a first-time setup's claim).
  * @returns the stored state afterwards.
  */
-export async function writeRecord(aws: AwsClients, record: DeploymentRecord, before: Map<string, string> | undefined, tags: Record<string, string>): Promise<Map<string, string>> {
+export async function writeRecord(
+  aws: AwsClients,
+  record: DeploymentRecord,
+  before: Map<string, string> | undefined,
+  tags: Record<string, string>,
+  opts: { exclusive?: boolean } = {},
+): Promise<Map<string, string>> {
   const client = await aws.ssm(record.homeRegion);
   const next = encode(record);
   for (const [Name, Value] of next) {
@@ -139,8 +145,12 @@ export async function writeRecord(aws: AwsClients, record: DeploymentRecord, bef
         await client.send(new PutParameterCommand({ Name, Value, Type: 'String', Tier, Overwrite: false, Tags: asKeyValue(tags), Description: 'forticnapp-eks-audit deployment record' }));
         continue;
       } catch (err) {
-        // Another run wrote it at the same moment: overwrite (tags cannot go with Overwrite).
         if (!(err instanceof ParameterAlreadyExists) && !isAwsError(err, 'ParameterAlreadyExists')) throw err;
+        // A first-time setup claims the deployment: another run that claimed it first is not overwritten.
+        if (opts.exclusive && Name === `${root(record.deploymentId)}/${MAIN}`) {
+          throw new AppError('RecordExists', `Another run wrote the record of deployment ${record.deploymentId} a moment ago.`, { exitCode: 2 });
+        }
+        // Another run wrote it at the same moment: overwrite (tags cannot go with Overwrite).
       }
     }
     await client.send(new PutParameterCommand({ Name, Value, Type: 'String', Tier, Overwrite: true }));
