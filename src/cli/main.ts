@@ -35,7 +35,7 @@ async function dispatch(name: string, opts: Opts, argv: string[]): Promise<numbe
 async function run(name: string, opts: Opts, argv: string[], s: Session): Promise<Report> {
   {
     if ((opts.organization || opts.accounts) && name !== 'permissions') {
-      const { organizationCommand } = await import('./commands/organization.js');
+      const { organizationCommand } = await import('./organization.js');
       return await organizationCommand(name, opts, s, argv);
     }
     switch (name) {

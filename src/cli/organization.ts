@@ -5,19 +5,19 @@
  * totals. Exit 0 when every account succeeded, else the worst account's code; the summary names the failed
  * accounts and the command that retries just those.
  */
-import { UsageError } from '../../errors.js';
-import { createAwsClients } from '../../aws/clients.js';
-import { explain } from '../../aws/errors.js';
-import { checkAwsAccountId, checkRegion } from '../../config/validate.js';
-import { resolveFlags, type SetupOptions } from '../../config/resolve.js';
-import { resolveCredentials, type LaceworkCredentials } from '../../lacework/credentials.js';
-import type { ProvisionEvent } from '../../provision/events.js';
-import { accountInputs, forEachAccount, inventory, members, problemOf, worstExitCode, type Member, type OrgSelection } from '../../org/run.js';
-import { credentialFlags, credentialSource, missingCredentialsProblem } from '../credentials.js';
-import { retryCommand } from '../hints.js';
-import { counts, type Report } from '../report.js';
-import { progressPrinter } from '../render.js';
-import type { Session } from '../session.js';
+import { UsageError } from '../errors.js';
+import { createAwsClients } from '../aws/clients.js';
+import { explain } from '../aws/errors.js';
+import { checkAwsAccountId, checkRegion } from '../config/validate.js';
+import { resolveFlags, type SetupOptions } from '../config/resolve.js';
+import { resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
+import type { ProvisionEvent } from '../provision/events.js';
+import { accountInputs, forEachAccount, inventory, members, problemOf, worstExitCode, type Member, type OrgSelection } from '../org/run.js';
+import { credentialFlags, credentialSource, missingCredentialsProblem } from './credentials.js';
+import { retryCommand } from './hints.js';
+import { counts, type Report } from './report.js';
+import { progressPrinter } from './render.js';
+import { confirm, type Session } from './session.js';
 
 type Opts = SetupOptions & {
   organization?: boolean;
@@ -125,7 +125,18 @@ function summary(command: string, rows: Row[], argv: string[], s: Session, extra
   };
 }
 
-export async function organizationCommand(name: string, raw: Record<string, unknown>, s: Session, argv: string[]): Promise<Report> {
+/**
+ * Runs a command for the selected accounts.
+ * @param preset what the wizard already gathered (its organization offer): the checked credentials and the
+ *   inputs every account shares.
+ */
+export async function organizationCommand(
+  name: string,
+  raw: Record<string, unknown>,
+  s: Session,
+  argv: string[],
+  preset?: { credentials: LaceworkCredentials; inputs: ReturnType<typeof resolveFlags>['inputs'] },
+): Promise<Report> {
   const opts = raw as Opts;
   const problems: string[] = [];
   const sel = selection(opts, problems);
@@ -135,16 +146,17 @@ export async function organizationCommand(name: string, raw: Record<string, unkn
     problems.push(`--yes is required when not interactive: ${name} changes every selected account and nobody is there to confirm.`);
   }
   let shared: ReturnType<typeof resolveFlags> | undefined;
-  if (name === 'setup' || name === 'plan') {
+  if (preset) shared = { inputs: preset.inputs, homeRegionGiven: !!opts.homeRegion, problems: [] };
+  else if (name === 'setup' || name === 'plan') {
     shared = resolveFlags(opts);
     problems.push(...shared.problems.filter((p) => !(opts.allClusters && /--region-clusters/.test(p))));
     if (!opts.allClusters && Object.keys(shared.inputs.regionClusters).length === 0 && !problems.some((p) => /--region-clusters/.test(p))) {
       problems.push('Name the clusters: --regions <r1,r2> --all-clusters, or --region-clusters <region>=<c1,c2>.');
     }
   }
-  let creds: LaceworkCredentials | undefined;
+  let creds: LaceworkCredentials | undefined = preset?.credentials;
   try {
-    creds = await credentials(opts, name === 'setup' || name === 'plan' || name === 'teardown');
+    creds ??= await credentials(opts, name === 'setup' || name === 'plan' || name === 'teardown');
   } catch (err) {
     if (err instanceof UsageError) problems.push(...err.problems);
     else throw err;
@@ -153,12 +165,12 @@ export async function organizationCommand(name: string, raw: Record<string, unkn
 
   const base = createAwsClients({ ...(opts.awsProfile ? { profile: opts.awsProfile } : {}) });
   const regionHint = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || regions[0];
-  const { createLaceworkApi } = await import('../../lacework/api.js');
+  const { createLaceworkApi } = await import('../lacework/api.js');
   const lacework = creds ? createLaceworkApi(creds) : undefined;
   await lacework?.verify();
   const { members: list } = await members(base, sel, { stateDir: s.stateDir, ...(regionHint ? { regionHint } : {}), ...(lacework ? { lacework } : {}) });
   const progress = accountProgress(s);
-  const deployment = await import('../../provision/deployment.js');
+  const deployment = await import('../provision/deployment.js');
 
   if (name === 'setup' || name === 'plan') {
     const sharedInputs = (shared as ReturnType<typeof resolveFlags>).inputs;
@@ -207,6 +219,13 @@ export async function organizationCommand(name: string, raw: Record<string, unkn
       };
     });
     const blocked = planRows.filter((r) => r.status === 'failed');
+    if (name === 'setup' && blocked.length === 0 && s.interactive && !opts.yes) {
+      for (const r of planRows) s.o.out.write(`  ${r.accountId} (${r.name}): ${r.status === 'skipped' ? r.detail : r.detail ?? ''}\n`);
+      const changing = planRows.filter((r) => r.status === 'ok' && r.detail !== 'up to date').length;
+      if (!(await confirm(`Apply these changes in ${changing} account${changing === 1 ? '' : 's'}?`, s.signal))) {
+        return { command: 'setup', status: 'interrupted', exitCode: 130, fields: { accounts: planRows }, lines: [], error: { code: 'Interrupted', message: 'Cancelled; nothing was changed.' } };
+      }
+    }
     if (name === 'plan' || blocked.length > 0) {
       const report = summary(name, planRows, argv, s);
       if (blocked.length > 0 && name === 'setup') {
@@ -295,7 +314,7 @@ export async function organizationCommand(name: string, raw: Record<string, unkn
   }
 
   // status: a coverage report of every cluster in the selected accounts and regions.
-  const { checkStatus } = await import('../../provision/verify.js');
+  const { checkStatus } = await import('../provision/verify.js');
   const out = await forEachAccount(
     list,
     sel.concurrency,

@@ -8,6 +8,7 @@ import { createAwsClients, type AwsClients } from '../aws/clients.js';
 import { resolveFlags, type SetupOptions } from '../config/resolve.js';
 import { resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
 import type { SetupPlan } from '../provision/deployment.js';
+import type { Inputs } from '../config/inputs.js';
 import { credentialFlags, missingCredentialsProblem } from './credentials.js';
 import type { InForce } from './hints.js';
 import { say, warn } from './render.js';
@@ -18,6 +19,13 @@ export interface Planned {
   credentials: LaceworkCredentials;
   aws: AwsClients;
   inForce: InForce;
+}
+
+/** The wizard's organization offer was taken: every member account, every ACTIVE cluster of these regions. */
+export interface OrganizationChosen {
+  organization: { regions: string[] };
+  credentials: LaceworkCredentials;
+  inputs: Inputs;
 }
 
 /** The non-interactive path: flags and environment only; every problem reported at once. */
@@ -41,13 +49,13 @@ async function fromFlags(opts: SetupOptions, command: 'setup' | 'plan') {
 }
 
 /** Gathers the inputs and plans setup in the account. @throws UsageError (exit 2) for every bad input. */
-export async function planFromOptions(opts: SetupOptions, s: Session, command: 'setup' | 'plan', argv: string[]): Promise<Planned> {
+export async function planFromOptions(opts: SetupOptions, s: Session, command: 'setup' | 'plan', argv: string[]): Promise<Planned | OrganizationChosen> {
   const { o } = s;
   if (opts.apiSecret !== undefined && argv.some((a) => a === '--api-secret' || a === '-s' || a.startsWith('--api-secret=') || a === '--api_secret' || a.startsWith('--api_secret='))) {
     warn(o, '--api-secret is visible to other users in ps and stays in your shell history; prefer --api-key-file or LW_API_SECRET.');
   }
   const aws = createAwsClients({ ...(opts.awsProfile ? { profile: opts.awsProfile } : {}) });
-  let gathered;
+  let gathered: { inputs: Inputs; homeRegionGiven: boolean; credentials: LaceworkCredentials; organization?: { regions: string[] } };
   if (s.interactive) {
     const { createWizardContext, runWizard } = await import('../wizard/index.js');
     gathered = await runWizard(createWizardContext({ options: opts, aws, say: (l) => say(o, l), stateDir: s.stateDir, signal: s.signal }));
@@ -56,6 +64,7 @@ export async function planFromOptions(opts: SetupOptions, s: Session, command: '
     if (!o.json) say(o, o.c.dim(`FortiCNAPP credentials: ${gathered.credentials.source}. Reading the account…`));
   }
   const { credentials } = gathered;
+  if (gathered.organization) return { organization: gathered.organization, credentials, inputs: gathered.inputs };
   const [{ planSetup }, { createLaceworkApi }] = await Promise.all([import('../provision/deployment.js'), import('../lacework/api.js')]);
   const lacework = createLaceworkApi(credentials);
   const regionHint = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;

@@ -35,6 +35,8 @@ export interface WizardLookups {
   describeCluster(region: string, name: string): Promise<ClusterInfo | 'not-found' | { denied: string }>;
   /** Region of a bucket of this account: 'not-found', or 'denied' (another account's, or no access). @throws other AWS errors. */
   bucketRegion(bucket: string): Promise<string | 'not-found' | 'denied'>;
+  /** Whether the caller's account manages an AWS Organization (false when it cannot tell). Never throws. */
+  managesOrganization(): Promise<boolean>;
 }
 
 /** Everything a question group may use. */
@@ -76,6 +78,8 @@ export interface Answers {
   savedCredentials?: SavedCredentials;
   /** Whether the advanced menu was opened. */
   advanced: boolean;
+  /** Every member account of the organization, every ACTIVE cluster of these regions (the organization offer). */
+  organization?: { regions: string[] };
 }
 
 /** The region STS and the first region question default to: AWS_REGION, then AWS_DEFAULT_REGION. */
@@ -124,6 +128,10 @@ export function awsLookups(aws: AwsClients, opts: { env: NodeJS.ProcessEnv; sign
     async bucketRegion(bucket) {
       const l = await lookups();
       return l.bucketRegion(aws, bucket, await accountId());
+    },
+    async managesOrganization() {
+      const { managesOrganization } = await import('../aws/organizations.js');
+      return managesOrganization(aws, await accountId());
     },
   };
 }

@@ -17,7 +17,7 @@
  * The wizard imports nothing from cli/ or provision/; lines reach the person through `ctx.say`, questions through
  * `ctx.prompter` (prompter.ts, the only door to @inquirer).
  */
-import { checkAnswers, resolveInputs } from '../config/resolve.js';
+import { checkAnswers, REGION_CLUSTERS_REQUIRED, resolveInputs } from '../config/resolve.js';
 import type { Inputs } from '../config/inputs.js';
 import { UsageError, errorMessage } from '../errors.js';
 import type { LaceworkCredentials } from '../lacework/credentials.js';
@@ -26,6 +26,7 @@ import type { Answers, WizardContext } from './context.js';
 import { advanced, savedOfAnswers } from './questions/advanced.js';
 import { credentials } from './questions/credentials.js';
 import { regions } from './questions/regions.js';
+import { organization } from './questions/organization.js';
 import { savedAnswers } from './questions/saved-answers.js';
 import { checkAbort } from './questions/shared.js';
 
@@ -46,10 +47,19 @@ export interface WizardResult {
   accountId: string;
   /** The saved-answers file, when saving worked (written, or already up to date). */
   answersFile?: string;
+  /** The person chose every member account of the organization, every ACTIVE cluster of these regions. */
+  organization?: { regions: string[] };
 }
 
 /** The question groups, in order: each reads the context and fills `Answers`. */
-const GROUPS: ((ctx: WizardContext, a: Answers) => Promise<void>)[] = [savedAnswers, regions, credentials, advanced];
+const GROUPS: ((ctx: WizardContext, a: Answers) => Promise<void>)[] = [
+  organization,
+  savedAnswers,
+  // The organization path connects every cluster of the chosen regions: no cluster questions.
+  (ctx, a) => (a.organization ? Promise.resolve() : regions(ctx, a)),
+  credentials,
+  advanced,
+];
 
 /**
  * Runs the wizard: asks what the flags did not answer and returns what setup needs.
@@ -71,6 +81,8 @@ export async function runWizard(ctx: WizardContext): Promise<WizardResult> {
   }
 
   const resolved = resolveInputs(a.setup);
+  // The organization path finds the clusters per account: the inputs carry only what every account shares.
+  if (a.organization) resolved.problems = resolved.problems.filter((p) => p !== REGION_CLUSTERS_REQUIRED);
   // Every answer passed its flag's validator, so this only trips on a combination the questions should have
   // prevented; report it like a flag problem rather than run with it.
   if (resolved.problems.length > 0) throw new UsageError(resolved.problems);
@@ -96,5 +108,6 @@ export async function runWizard(ctx: WizardContext): Promise<WizardResult> {
     credentials: a.credentials,
     accountId,
     ...(answersFile ? { answersFile } : {}),
+    ...(a.organization ? { organization: a.organization } : {}),
   };
 }

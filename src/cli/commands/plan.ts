@@ -6,7 +6,12 @@ import type { Session } from '../session.js';
 
 /** Exit 0 with the plan; 2 when a conflict would stop setup (the whole plan is still shown). */
 export async function planCommand(opts: SetupOptions, s: Session, argv: string[]): Promise<Report> {
-  const { sp } = await planFromOptions(opts, s, 'plan', argv);
+  const planned = await planFromOptions(opts, s, 'plan', argv);
+  if ('organization' in planned) {
+    const { organizationCommand } = await import('../organization.js');
+    return organizationCommand('plan', { ...opts, organization: true, regions: planned.organization.regions.join(','), allClusters: true }, s, argv, planned);
+  }
+  const { sp } = planned;
   const header = `Deployment ${sp.deploymentId} in AWS account ${sp.accountId} (home region ${sp.homeRegion})`;
   const lines = s.o.json ? [] : [...sp.notes, ...planLines(header, sp.plan.items, sp.conflicts)];
   if (!s.o.json) lines.push(sp.conflicts.length > 0 ? 'Setup cannot start until the conflicts are resolved.' : sp.plan.hasChanges ? 'Nothing was changed (this is a plan).' : 'Everything is up to date: setup would change nothing.');

@@ -12,7 +12,12 @@ import { confirm, type Session } from '../session.js';
 /** Exit 0 done · 1 failed and rolled back · 2 bad input or a conflict · 3 failed with resources left · 130 interrupted. */
 export async function setupCommand(opts: SetupOptions, s: Session, argv: string[]): Promise<Report> {
   const { o } = s;
-  const { sp, credentials, inForce } = await planFromOptions(opts, s, 'setup', argv);
+  const planned = await planFromOptions(opts, s, 'setup', argv);
+  if ('organization' in planned) {
+    const { organizationCommand } = await import('../organization.js');
+    return organizationCommand('setup', { ...opts, organization: true, regions: planned.organization.regions.join(','), allClusters: true }, s, argv, planned);
+  }
+  const { sp, credentials, inForce } = planned;
   const base = { deploymentId: sp.deploymentId, accountId: sp.accountId, homeRegion: sp.homeRegion };
   const header = `Deployment ${sp.deploymentId} in AWS account ${sp.accountId} (home region ${sp.homeRegion})`;
   const show = (lines: string[]) => {
