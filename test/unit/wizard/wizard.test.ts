@@ -29,6 +29,8 @@ interface World {
   calls: string[];
   /** What STS answers: the account, or an error (no credentials…). */
   sts: () => Promise<string>;
+  /** The account manages an AWS Organization. */
+  organization: boolean;
 }
 
 function fakeLookups(w: World): WizardLookups {
@@ -50,6 +52,10 @@ function fakeLookups(w: World): WizardLookups {
     async bucketRegion(bucket) {
       w.calls.push(`bucket:${bucket}`);
       return w.buckets[bucket] ?? 'not-found';
+    },
+    async managesOrganization() {
+      w.calls.push('organization');
+      return w.organization;
     },
   };
 }
@@ -84,6 +90,7 @@ beforeEach(() => {
     buckets: { 'my-logs': 'us-east-1', 'far-logs': 'eu-west-1' },
     calls: [],
     sts: async () => ACCOUNT_ID,
+    organization: false,
   };
   said = [];
   verified = [];
@@ -132,7 +139,7 @@ describe('wizard: AWS first', () => {
   it('the AWS account is asked before the first question, and said', async () => {
     const p = fakePrompter([{ expect: /more than one region/, answer: CTRL_C }]);
     await expect(runWizard(context(p))).rejects.toBeInstanceOf(UserAbort);
-    expect(world.calls).toEqual(['sts']);
+    expect(world.calls).toEqual(['sts', 'organization']);
     expect(said).toEqual([`AWS account ${ACCOUNT_ID}.`]);
   });
 
@@ -164,6 +171,35 @@ describe('wizard: AWS first', () => {
     const ctx = { ...context(p), given: { prefix: 'BAD' } };
     await expect(runWizard(ctx)).rejects.toMatchObject({ problems: [expect.stringMatching(/^--prefix 'BAD'/)] });
     expect(world.calls).toEqual([]);
+  });
+});
+
+describe('wizard: the organization offer', () => {
+  it('an organization’s management account is offered every member account; "yes" asks the regions and no cluster question', async () => {
+    world.organization = true;
+    const { result, p } = await run({}, [
+      { expect: /manages an AWS Organization/, answer: true },
+      { expect: /Regions to connect every ACTIVE cluster/, answer: ['us-east-1', 'eu-west-1'] },
+      ...keyFileSteps(),
+      { expect: /advanced/, answer: false },
+    ]);
+    expect(p.asked.find((a) => /manages an AWS Organization/.test(a.message))?.default).toBe(false);
+    expect(result.organization).toEqual({ regions: ['us-east-1', 'eu-west-1'] });
+    expect(world.calls.some((c) => c.startsWith('list:'))).toBe(false);
+  });
+
+  it('"no" goes on with this account’s regions and clusters; an account outside an organization is not asked', async () => {
+    world.organization = true;
+    const { result } = await run({}, [
+      { expect: /manages an AWS Organization/, answer: false },
+      { expect: /more than one region/, answer: false },
+      { expect: /AWS region/, answer: DEFAULT },
+      { expect: /EKS clusters in us-east-1/, answer: ['prod'] },
+      ...keyFileSteps(),
+      { expect: /advanced/, answer: false },
+    ]);
+    expect(result.organization).toBeUndefined();
+    expect(result.inputs.regionClusters).toEqual({ 'us-east-1': ['prod'] });
   });
 });
 
