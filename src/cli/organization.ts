@@ -15,7 +15,7 @@ import type { ProvisionEvent } from '../provision/events.js';
 import { accountInputs, forEachAccount, inventory, members, problemOf, worstExitCode, type Member, type OrgSelection } from '../org/run.js';
 import { credentialFlags, credentialSource, missingCredentialsProblem } from './credentials.js';
 import { retryCommand } from './hints.js';
-import { counts, type Report } from './report.js';
+import { counts, setupVerdict, teardownVerdict, type Report } from './report.js';
 import { progressPrinter } from './render.js';
 import { confirm, type Session } from './session.js';
 
@@ -252,8 +252,7 @@ export async function organizationCommand(
       if (!a) return row;
       if (a.error) return { ...row, status: 'failed', exitCode: 1, error: { code: 'AccountFailed', message: problemOf(a.error, sel.roleName) } };
       const r = a.value as Awaited<ReturnType<typeof deployment.applySetup>>;
-      const exitCode = r.status === 'ok' ? 0 : r.status === 'interrupted' ? 130 : r.rolledBack && !r.keptForRetry ? 1 : 3;
-      const status: Row['status'] = r.status === 'ok' ? 'ok' : r.status === 'interrupted' ? 'interrupted' : r.rolledBack && !r.keptForRetry ? 'rolled-back' : 'failed';
+      const { status, exitCode } = setupVerdict(r);
       return {
         accountId: row.accountId,
         name: row.name,
@@ -298,7 +297,7 @@ export async function organizationCommand(
       if (!r) return { accountId: a.id, name: a.name, status: 'skipped', exitCode: 0, detail: 'nothing to remove' };
       return r.failures.length === 0
         ? { accountId: a.id, name: a.name, status: 'ok', exitCode: 0, deploymentId: r.deploymentId, detail: `removed (${counts(r.results)})` }
-        : { accountId: a.id, name: a.name, status: s.signal.aborted ? 'interrupted' : 'failed', exitCode: s.signal.aborted ? 130 : 3, deploymentId: r.deploymentId, error: { code: 'TeardownIncomplete', message: r.failures.map((f) => f.message).join('; ') } };
+        : { accountId: a.id, name: a.name, ...teardownVerdict(r.failures.length, s.signal.aborted), deploymentId: r.deploymentId, error: { code: 'TeardownIncomplete', message: r.failures.map((f) => f.message).join('; ') } };
     });
     return summary('teardown', rows, argv, s);
   }

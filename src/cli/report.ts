@@ -35,6 +35,24 @@ export function emit(o: Output, r: Report): number {
   return r.exitCode;
 }
 
+/**
+ * The status and exit code of a setup's outcome, one account's or a whole run's: 0 done · 1 failed and rolled
+ * back · 3 failed with resources left (kept on purpose for a re-run, `--no-rollback`, a rollback or a removal
+ * that could not finish) · 130 interrupted.
+ */
+export function setupVerdict(r: { status: 'ok' | 'failed' | 'interrupted'; rolledBack: boolean; keptForRetry: boolean; removeFailures: unknown[] }): { status: Status; exitCode: number } {
+  if (r.status === 'ok') return { status: 'ok', exitCode: 0 };
+  if (r.status === 'interrupted') return { status: 'interrupted', exitCode: 130 };
+  if (r.rolledBack && !r.keptForRetry && r.removeFailures.length === 0) return { status: 'rolled-back', exitCode: 1 };
+  return { status: 'failed', exitCode: 3 };
+}
+
+/** The status and exit code of a teardown: 0 done · 3 something left · 130 interrupted. */
+export function teardownVerdict(failures: number, interrupted: boolean): { status: Status; exitCode: number } {
+  if (failures === 0) return { status: 'ok', exitCode: 0 };
+  return interrupted ? { status: 'interrupted', exitCode: 130 } : { status: 'failed', exitCode: 3 };
+}
+
 /** A failure thrown out of a command (or the parser): its code, its lines, its exit code. */
 export function errorReport(command: string, err: unknown): Report {
   const exitCode = err instanceof AppError ? err.exitCode : 1;

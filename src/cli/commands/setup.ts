@@ -4,7 +4,7 @@ import type { SetupOptions } from '../../config/resolve.js';
 import { explain } from '../../aws/errors.js';
 import { credentialSource } from '../credentials.js';
 import { retryCommand, statusCommand, teardownCommand } from '../hints.js';
-import { counts, jsonResources, planLines, resultLines, type Report } from '../report.js';
+import { counts, jsonResources, planLines, resultLines, setupVerdict, type Report } from '../report.js';
 import { progressPrinter, say } from '../render.js';
 import { planFromOptions } from '../setup-plan.js';
 import { confirm, type Session } from '../session.js';
@@ -63,25 +63,16 @@ export async function setupCommand(opts: SetupOptions, s: Session, argv: string[
   const why = failure ? `${failure.label} ${failure.name}${failure.region !== 'global' ? ` (${failure.region})` : ''} failed: ${explain(failure.error).replace(/\.$/, '')}.` : interrupted ? 'Interrupted.' : 'Setup failed.';
   const code = interrupted ? 'Interrupted' : failure?.error instanceof Error && 'code' in failure.error ? String((failure.error as { code: unknown }).code) : (failure?.error as Error | undefined)?.name || 'StepFailed';
   const left = result.leftovers.map((r) => `${r.label} ${r.name}`).join(', ');
+  const { status, exitCode } = setupVerdict(result);
   let message: string;
-  let exitCode: number;
-  let status: Report['status'];
   if (result.keptForRetry) {
     message = `${why} The AWS side is in place and kept. Run setup again to register (it changes nothing in AWS): ${again}`;
-    exitCode = 3;
-    status = 'failed';
   } else if (result.removeFailures.length > 0) {
     message = `Setup is applied, but ${result.removeFailures.map((f) => f.message).join('; ')}. Fix the cause and run setup again: ${again}`;
-    exitCode = 3;
-    status = 'failed';
   } else if (result.rolledBack) {
     message = `${why} Everything this run made was removed again.`;
-    exitCode = interrupted ? 130 : 1;
-    status = interrupted ? 'interrupted' : 'rolled-back';
   } else {
     message = `${why} ${opts.rollback === false ? 'Kept (--no-rollback)' : 'Could not undo'}: ${left}. Journal: ${result.journalPath}. Remove it with: ${next.teardown} — or finish it with: ${again}`;
-    exitCode = interrupted ? 130 : 3;
-    status = interrupted ? 'interrupted' : 'failed';
   }
   const lines = o.json ? [] : result.leftovers.length > 0 ? ['What this run made and left:', ...resultLines(o, result.leftovers)] : [];
   say(o, '');

@@ -11,7 +11,7 @@ import type { CredentialInputs } from '../../lacework/credentials.js';
 import type { TeardownPlan } from '../../provision/deployment.js';
 import { credentialFlags, credentialsFor } from '../credentials.js';
 import { teardownCommand as teardownLine, type InForce } from '../hints.js';
-import { jsonResources, planLine, resultLines, type Report } from '../report.js';
+import { jsonResources, planLine, resultLines, teardownVerdict, type Report } from '../report.js';
 import { progressPrinter, say } from '../render.js';
 import { confirm, type Session } from '../session.js';
 
@@ -86,7 +86,7 @@ export async function teardownCommand(opts: TeardownOptions, s: Session): Promis
     const message = interrupted
       ? `Teardown of ${tp.deploymentId} was interrupted before it finished (${result.failures.length} left). The journal ${result.journalPath} keeps what happened. Run '${again}' to finish it; it picks up where it stopped.`
       : `Teardown of ${tp.deploymentId} could not remove everything: ${result.failures.map((f) => f.message).join('; ')}. Fix the cause and run '${again}'; it picks up where it stopped.`;
-    return { command: 'teardown', status: interrupted ? 'interrupted' : 'failed', exitCode: interrupted ? 130 : 3, fields, lines, error: { code: interrupted ? 'Interrupted' : 'TeardownIncomplete', message } };
+    return { command: 'teardown', ...teardownVerdict(result.failures.length, interrupted), fields, lines, error: { code: interrupted ? 'Interrupted' : 'TeardownIncomplete', message } };
   }
   if (!o.json) lines.unshift(o.c.green(`Removed deployment ${tp.deploymentId}.`));
   return { command: 'teardown', status: 'ok', exitCode: 0, fields, lines };
