@@ -100,13 +100,17 @@ const VERB: Record<PlanItem['action'], string> = { create: '+ create', update: '
 export function planLine(i: PlanItem): string {
   let verb = VERB[i.action];
   if (i.kind === 'eks-audit-logging') verb = i.action === 'update' ? '~ turn on' : i.action === 'remove' ? '- restore' : verb;
+  // A log group is never deleted (it holds the cluster’s logs): its removal keeps it, and says so.
+  if (i.kind === 'log-group' && i.action === 'remove') verb = '= keep';
   const detail =
     i.action === 'update'
       ? i.changes.map((c) => `${c.field}: ${c.from} → ${c.to}`).join('; ')
       : i.action === 'replace' || i.action === 'remove'
         ? (i.why ?? '')
         : '';
-  return `  ${verb.padEnd(11)} ${i.label} ${i.name}${detail ? ` (${detail})` : ''}`;
+  // The notification lives in a bucket (with --existing-bucket-arn, the user's): name it.
+  const on = i.kind === 's3-bucket-notification' && i.instance.extra?.bucket ? ` on bucket ${i.instance.extra.bucket}` : '';
+  return `  ${verb.padEnd(11)} ${i.label} ${i.name}${on}${detail ? ` (${detail})` : ''}`;
 }
 
 /** The plan, by region (global first), every conflict marked where it belongs, and the counts. */
@@ -118,6 +122,10 @@ export function planLines(header: string, items: PlanItem[], conflicts: string[]
   for (const region of regions) {
     lines.push(region === 'global' ? 'global:' : `${region}:`);
     for (const i of shown.filter((x) => x.region === region)) {
+      // A bucket given with --existing-bucket-arn is no resource of ours, but the plan says it is used.
+      if (i.kind === 's3-bucket-notification' && i.action !== 'remove' && !items.some((x) => x.kind === 's3-bucket')) {
+        lines.push(`  ${'= use'.padEnd(11)} S3 bucket ${i.instance.extra?.bucket} (--existing-bucket-arn: not created or changed; our notification is added to it)`);
+      }
       lines.push(planLine(i));
       for (const c of i.conflicts) {
         lines.push(`    ! conflict: ${c}`);
@@ -146,6 +154,7 @@ export function jsonPlanItem(i: PlanItem): Record<string, unknown> {
     ...(i.changes.length ? { changes: i.changes } : {}),
     ...(i.why ? { why: i.why } : {}),
     ...(i.conflicts.length ? { conflicts: i.conflicts } : {}),
+    ...(i.kind === 's3-bucket-notification' && i.instance.extra?.bucket ? { bucket: i.instance.extra.bucket } : {}),
   };
 }
 
