@@ -102,8 +102,6 @@ export function planLine(i: PlanItem): string {
   if (i.kind === 'eks-audit-logging') verb = i.action === 'update' ? '~ turn on' : i.action === 'remove' ? '- restore' : verb;
   // A log group is never deleted (it holds the cluster’s logs): its removal keeps it, and says so.
   if (i.kind === 'log-group' && i.action === 'remove') verb = '= keep';
-  // A log group is never deleted (it holds the cluster’s logs): its removal keeps it, and says so.
-  if (i.kind === 'log-group' && i.action === 'remove') verb = '= keep';
   const detail =
     i.action === 'update'
       ? i.changes.map((c) => `${c.field}: ${c.from} → ${c.to}`).join('; ')
