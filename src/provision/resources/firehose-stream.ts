@@ -148,20 +148,12 @@ export const firehoseStream: ResourceType<StreamState> = {
   iam: [
     { command: 'DescribeDeliveryStreamCommand', actions: ['firehose:DescribeDeliveryStream'], scope: 'stream', why: 'stream exists, ACTIVE, configured as asked' },
     { command: 'ListTagsForDeliveryStreamCommand', actions: ['firehose:ListTagsForDeliveryStream'], scope: 'stream', why: 'tags as made' },
-    {
-      command: 'CreateDeliveryStreamCommand',
-      // Firehose makes a grant on a customer managed key in the caller's name.
-      actions: ['firehose:CreateDeliveryStream', 'firehose:TagDeliveryStream', 'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey'],
-      scope: 'stream',
-      why: 'the delivery stream to S3, tagged, encrypted with the KMS key',
-    },
+    { command: 'CreateDeliveryStreamCommand', actions: ['firehose:CreateDeliveryStream', 'firehose:TagDeliveryStream', 'iam:PassRole'], scope: 'stream', why: 'the delivery stream to S3, tagged, encrypted with the KMS key' },
+    // Firehose makes a grant on a customer managed key in the caller's name: granted on the key, not the stream.
+    { command: 'CreateDeliveryStreamCommand', actions: ['kms:CreateGrant', 'kms:DescribeKey'], scope: 'kms-key', why: 'Firehose’s grant on the KMS key, in your name' },
     { command: 'UpdateDestinationCommand', actions: ['firehose:UpdateDestination', 'iam:PassRole'], scope: 'stream', why: 'destination or buffering changed' },
-    {
-      command: 'StartDeliveryStreamEncryptionCommand',
-      actions: ['firehose:StartDeliveryStreamEncryption', 'kms:CreateGrant', 'kms:DescribeKey'],
-      scope: 'stream',
-      why: 'encryption changed (--no-kms, --kms-key-arn)',
-    },
+    { command: 'StartDeliveryStreamEncryptionCommand', actions: ['firehose:StartDeliveryStreamEncryption'], scope: 'stream', why: 'encryption changed (--no-kms, --kms-key-arn)' },
+    { command: 'StartDeliveryStreamEncryptionCommand', actions: ['kms:CreateGrant', 'kms:DescribeKey'], scope: 'kms-key', why: 'Firehose’s grant on the KMS key, in your name' },
     { command: 'TagDeliveryStreamCommand', actions: ['firehose:TagDeliveryStream'], scope: 'stream', why: 'tags changed' },
     { command: 'UntagDeliveryStreamCommand', actions: ['firehose:UntagDeliveryStream'], scope: 'stream', why: 'a --tag dropped' },
     { command: 'DeleteDeliveryStreamCommand', actions: ['firehose:DeleteDeliveryStream'], scope: 'stream', why: 'teardown' },
