@@ -4,9 +4,11 @@
  * applied, checked, torn down. Any machine, any state dir, converges on the same deployment. The local
  * journal is only the crash log of the run in progress. Never prints: results are data for the CLI.
  */
+import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { AppError, UsageError } from '../errors.js';
 import type { AwsClients } from '../aws/clients.js';
 import { bucketRegion, callerAccount } from '../aws/lookups.js';
+import { isNotFound } from '../aws/errors.js';
 import { resourceTags } from '../aws/tags.js';
 import { DEFAULTS, type Inputs } from '../config/inputs.js';
 import { KNOWN_REGIONS } from '../config/regions.js';
@@ -21,6 +23,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { applyPlan, removeAll, type ApplyOutcome, type ResourceResult } from './apply.js';
 import type { Emit } from './events.js';
 import { buildPlan, readFailure, type Plan } from './plan.js';
+import { parsePolicy, regionsInCloudwatchTrust } from './policies.js';
 import { preflight } from './preflight.js';
 import { createMemo, type Ctx, type Ref, type Spec } from './resource.js';
 import { KEYS } from './resources/keys.js';
@@ -502,14 +505,33 @@ export async function planDiscoveredTeardown(env: AccountEnv, opts: { deployment
   }
   const d = found[0] as (typeof found)[number];
   const prefix = d.prefix ?? opts.prefix ?? DEFAULTS.prefix;
-  const homeRegion = d.homeRegion ?? opts.regions[0] ?? 'us-east-1';
+  // The regions given may hold only part of it (the roles are global): what it reveals is searched too.
+  const revealed = await revealedRegions(env.aws, makeNames(prefix, d.deploymentId, accountId, d.homeRegion ?? opts.regions[0] ?? 'us-east-1'), accountId);
+  const regions = [...new Set([...opts.regions, ...revealed.regions])];
+  const homeRegion = d.homeRegion ?? revealed.home ?? opts.regions[0] ?? 'us-east-1';
   const clusters: DeploymentRecord['clusters'] = {};
-  for (const c of await clustersWithFilters(env.aws, opts.regions, prefix, d.deploymentId)) (clusters[c.region] ??= {})[c.cluster] = { auditBefore: null };
+  for (const c of await clustersWithFilters(env.aws, regions, prefix, d.deploymentId)) (clusters[c.region] ??= {})[c.cluster] = { auditBefore: null };
   const { regionClusters: _, ...inputs } = defaults(homeRegion, prefix);
   const record: DeploymentRecord = { v: RECORD_VERSION, deploymentId: d.deploymentId, accountId, prefix, homeRegion, status: 'applying', inputs, externalId: '', clusters, updatedAt: new Date().toISOString(), tool: TOOL };
-  const located: Located = { accountId, prefix, deploymentId: d.deploymentId, searched: opts.regions, warnings: [] };
+  const located: Located = { accountId, prefix, deploymentId: d.deploymentId, searched: regions, warnings: [] };
   const lw = await connected(env, opts.connect, undefined, true);
   return teardownPlanOf({ ...lw, accountId }, located, record, { onlyFound: true });
+}
+
+/**
+ * What a deployment found by its tags reveals about where the rest of it is: its clusters' regions (the
+ * CloudWatch role's trust names each) and its home region (where its bucket is; GetBucketLocation answers
+ * from any region).
+ */
+async function revealedRegions(aws: AwsClients, names: Names, accountId: string): Promise<{ home?: string; regions: string[] }> {
+  const iam = await aws.iam();
+  const trust = await iam.send(new GetRoleCommand({ RoleName: names.cloudwatchRole })).then(
+    (o) => parsePolicy(o.Role?.AssumeRolePolicyDocument),
+    (err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)),
+  );
+  const where = await bucketRegion(aws, names.bucket, accountId);
+  const home = where !== 'not-found' && where !== 'denied' ? where : undefined;
+  return { ...(home ? { home } : {}), regions: [...regionsInCloudwatchTrust(trust), ...(home ? [home] : [])] };
 }
 
 /** One deployment as `list` shows it. */
