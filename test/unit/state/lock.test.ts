@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
-import { acquireLock } from '../../../src/journal/lock.js';
+import { acquireLock } from '../../../src/state/lock.js';
 
 let stateDir: string;
 let child: ChildProcess | undefined;
