@@ -131,6 +131,30 @@ interface Made {
 }
 
 /**
+ * What steps that failed part way left behind, read afresh: a create's resource (or, when it cannot be found by
+ * name, the first of its strays: a key without its alias), an update's resource to restore. Unreadable: skipped
+ * (the journal holds the intent; teardown finds it).
+ */
+async function halfMade(items: PlanItem[], ctx: Ctx): Promise<Made[]> {
+  ctx.memo.forget('');
+  const out: Made[] = [];
+  for (const item of items) {
+    const type = typeOf(item.kind);
+    try {
+      if (item.action === 'update') {
+        if (item.found) out.push({ item, op: 'update', ref: item.found.ref, after: type.desired(ctx, item.instance) });
+        continue;
+      }
+      const found = (await type.read(ctx, item.instance)) ?? (await type.strays?.(ctx, item.instance, undefined))?.[0];
+      if (found) out.push({ item, op: 'create', ref: found.ref });
+    } catch {
+      // Cannot tell what is there.
+    }
+  }
+  return out;
+}
+
+/**
  * Applies a plan: forward over creates, updates and replacements; then removals in reverse. On a failure:
  * rollback of this run's changes (unless `noRollback`, or the failing kind says a re-run can simply retry).
  */
@@ -144,6 +168,8 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
   const desired = env.desired as Spec;
   const results: ResourceResult[] = [];
   const made: Made[] = [];
+  /** Steps that began changing something (a failed one may have done part of it). */
+  const started = new Set<string>();
   const forward = plan.items.filter((i) => i.action !== 'remove');
   const byKey = new Map(forward.map((i) => [i.key, i]));
   const refs = ctxOf(desired, '').refs;
@@ -164,6 +190,7 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
       const op: Op = item.action === 'update' ? 'update' : item.action === 'replace' ? 'replace' : 'create';
       const t0 = Date.now();
       emit({ type: 'start', key: item.key, kind: item.kind, label: item.label, region: item.region, name: item.name, op });
+      started.add(item.key);
       const want = type.desired(ctx, item.instance);
       journal?.append({
         t: 'intent', key: item.key, kind: item.kind, region: item.region, name: item.name, op: op === 'replace' ? 'create' : op,
@@ -228,6 +255,11 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
     : undefined;
   const madeResults = made.map((m) => resultOf(m.item, m.op === 'update' ? 'changed' : 'created', m.ref));
   const keepForRetry = !interrupted && !!failedItem && !!typeOf(failedItem.kind).leavesUpstreamOnFailure?.(firstFailed?.[1]);
+  // A step that failed (or was stopped) half way may have left something (a bucket whose policy was refused, a key
+  // without its alias, a cluster update sent): it is undone with the rest.
+  if (!keepForRetry && !env.noRollback) {
+    made.push(...(await halfMade(plan.items.filter((i) => walked.failed.has(i.key) && started.has(i.key)), env.ctxFor(desired, new AbortController().signal, () => {}))));
+  }
   if (keepForRetry || env.noRollback || made.length === 0) {
     return {
       status: interrupted ? 'interrupted' : 'failed',
