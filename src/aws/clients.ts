@@ -19,7 +19,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
 import pLimit from 'p-limit';
 import { backoffScale } from './backoff.js';
 
@@ -62,6 +62,23 @@ interface Sendable {
 }
 
 /**
+ * The SDK classes `LimitExceededException` as throttling (@smithy `THROTTLING_ERROR_CODES`) and retries it up to
+ * `maxAttempts` times; in CloudWatch Logs and Firehose it means a resource quota is reached (a log group's
+ * subscription-filter slots, the number of streams), which no wait changes (issue 11 item 7).
+ */
+const QUOTA_ERRORS = ['LimitExceededException'];
+
+/** `strategy`, except that errors named in `names` are never retried. */
+function notRetrying(strategy: RetryStrategyV2, names: string[]): RetryStrategyV2 {
+  return {
+    acquireInitialRetryToken: (scope) => strategy.acquireInitialRetryToken(scope),
+    refreshRetryTokenForRetry: (token, info) =>
+      names.includes(info.error?.name ?? '') ? Promise.reject(info.error) : strategy.refreshRetryTokenForRetry(token, info),
+    recordSuccess: (token) => strategy.recordSuccess(token),
+  };
+}
+
+/**
  * Makes the clients of one AWS identity.
  * @param options profile or credentials, retry attempts, request concurrency.
  */
@@ -70,20 +87,18 @@ export function createAwsClients(options: AwsOptions = {}): AwsClients {
   const limit = pLimit(options.maxInFlight ?? 12);
   const maxAttempts = options.maxAttempts ?? 8;
 
-  const config = async (region: string) => {
+  const config = async (region: string, quotaErrors: string[] = []) => {
     const scale = backoffScale();
+    const { AdaptiveRetryStrategy, ConfiguredRetryStrategy } = await import('@smithy/core/retry');
     // Tests scale every backoff down (FORTICNAPP_EKS_AUDIT_BACKOFF_SCALE); the product uses the SDK's adaptive mode.
-    const retry =
+    const strategy: RetryStrategyV2 =
       scale < 1
-        ? {
-            retryStrategy: new (await import('@smithy/core/retry')).ConfiguredRetryStrategy(maxAttempts, (attempt: number) =>
-              Math.max(1, Math.min(20_000, 100 * 2 ** attempt) * scale),
-            ),
-          }
-        : { retryMode: 'adaptive', maxAttempts };
+        ? new ConfiguredRetryStrategy(maxAttempts, (attempt: number) => Math.max(1, Math.min(20_000, 100 * 2 ** attempt) * scale))
+        : new AdaptiveRetryStrategy(async () => maxAttempts);
     return {
       region,
-      ...retry,
+      maxAttempts,
+      retryStrategy: quotaErrors.length > 0 ? notRetrying(strategy, quotaErrors) : strategy,
       ...(options.profile ? { profile: options.profile } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
     };
@@ -110,9 +125,9 @@ export function createAwsClients(options: AwsOptions = {}): AwsClients {
     options,
     eks: (region) => once(`eks:${region}`, async () => limited(new (await import('@aws-sdk/client-eks')).EKSClient(await config(region)))),
     logs: (region) =>
-      once(`logs:${region}`, async () => limited(new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(await config(region)))),
+      once(`logs:${region}`, async () => limited(new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(await config(region, QUOTA_ERRORS)))),
     firehose: (region) =>
-      once(`firehose:${region}`, async () => limited(new (await import('@aws-sdk/client-firehose')).FirehoseClient(await config(region)))),
+      once(`firehose:${region}`, async () => limited(new (await import('@aws-sdk/client-firehose')).FirehoseClient(await config(region, QUOTA_ERRORS)))),
     s3: (region) => once(`s3:${region}`, async () => limited(new (await import('@aws-sdk/client-s3')).S3Client(await config(region)))),
     sns: (region) => once(`sns:${region}`, async () => limited(new (await import('@aws-sdk/client-sns')).SNSClient(await config(region)))),
     // IAM is global; its endpoint lives in us-east-1.
