@@ -183,7 +183,9 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
 
   leavesUpstreamOnFailure(err) {
     // A registration that failed for a reason of the platform's (its rights, its availability, the role not yet
-    // assumable) can simply be tried again: the AWS side stays (issue 11 item 4).
-    return err instanceof LaceworkApiError || (err instanceof AppError && ['LaceworkUnreachable', 'LaceworkRefused'].includes(err.code));
+    // assumable) can simply be tried again: the AWS side stays (issue 11 item 4). An answer that will not change
+    // (a 400 about the request itself) is a failure like any other: rolled back.
+    if (err instanceof LaceworkApiError) return err.retryable;
+    return err instanceof AppError && ['LaceworkUnreachable', 'LaceworkRefused'].includes(err.code);
   },
 };
