@@ -48,7 +48,7 @@ export function subscriptionsOf(ctx: Ctx, region: string, topicArn: string): Pro
 /** Every registration of this deployment: same cross-account role and topic. Oldest first. */
 async function registrations(ctx: Ctx): Promise<EksAuditIntegration[]> {
   const { caRoleArn, topicArn } = pipelineArns(ctx.spec.inputs, ctx.spec.names);
-  const all = await api(ctx).listEksAudit();
+  const all = await api(ctx).listEksAudit({ signal: ctx.signal });
   return all
     .filter((i) => i.data?.crossAccountCredentials?.roleArn === caRoleArn && i.data?.snsArn === topicArn)
     .sort((a, b) => (a.createdOrUpdatedTime ?? '').localeCompare(b.createdOrUpdatedTime ?? '') || a.intgGuid.localeCompare(b.intgGuid));
@@ -104,7 +104,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
 
   async read(ctx, inst) {
     const lw = api(ctx);
-    let found = ctx.spec.integrationGuid ? await lw.getIntegration(ctx.spec.integrationGuid) : undefined;
+    let found = ctx.spec.integrationGuid ? await lw.getIntegration(ctx.spec.integrationGuid, { signal: ctx.signal }) : undefined;
     found ??= (await registrations(ctx))[0];
     return found ? stateOf(ctx, inst, found) : undefined;
   },
@@ -127,7 +127,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
     if (found?.state.name === inst.name) return [];
     // One name, one integration: two deployments (or accounts) under one name cannot be told apart in the console.
     const { caRoleArn } = pipelineArns(ctx.spec.inputs, ctx.spec.names);
-    const taken = (await api(ctx).listEksAudit()).find((i) => i.name === inst.name && i.data?.crossAccountCredentials?.roleArn !== caRoleArn);
+    const taken = (await api(ctx).listEksAudit({ signal: ctx.signal })).find((i) => i.name === inst.name && i.data?.crossAccountCredentials?.roleArn !== caRoleArn);
     return taken
       ? [`The FortiCNAPP integration name '${inst.name}' is already used by integration ${taken.intgGuid} (role ${taken.data?.crossAccountCredentials?.roleArn}); choose another --integration-name.`]
       : [];
@@ -139,7 +139,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
     if (ctx.spec.unfinished) {
       const mine = (await registrations(ctx))[0];
       if (mine) {
-        const updated = (await lw.updateEksAudit(mine.intgGuid, input(desired))) ?? mine;
+        const updated = (await lw.updateEksAudit(mine.intgGuid, input(desired), { signal: ctx.signal })) ?? mine;
         return { ref: { id: updated.intgGuid, region: 'global', name: updated.name } };
       }
     }
@@ -148,7 +148,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
     // Two runs at once register twice: both keep the oldest registration, and each removes its own younger one.
     const oldest = (await registrations(ctx))[0];
     if (oldest && oldest.intgGuid !== made.intgGuid) {
-      await lw.deleteIntegration(made.intgGuid);
+      await lw.deleteIntegration(made.intgGuid, { signal: ctx.signal });
       return { ref: { id: oldest.intgGuid, region: 'global', name: oldest.name }, adopted: true };
     }
     return { ref: { id: made.intgGuid, region: 'global', name: made.name } };
@@ -156,7 +156,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
 
   async update(ctx, inst, desired, found) {
     const lw = api(ctx);
-    const updated = await lw.updateEksAudit(found.ref.id, input(desired));
+    const updated = await lw.updateEksAudit(found.ref.id, input(desired), { signal: ctx.signal });
     if (updated) return { id: updated.intgGuid, region: 'global', name: updated.name };
     // Deleted in FortiCNAPP since the plan read it: register again.
     const made = await lw.createEksAudit(input(desired), { signal: ctx.signal });
@@ -164,7 +164,7 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
   },
 
   async delete(ctx, _inst, ref) {
-    await api(ctx).deleteIntegration(ref.id);
+    await api(ctx).deleteIntegration(ref.id, { signal: ctx.signal });
     return { outcome: 'deleted' };
   },
 
