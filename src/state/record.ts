@@ -111,7 +111,8 @@ export async function readRecord(aws: AwsClients, region: string, deploymentId: 
   } catch {
     return corrupt(deploymentId, region, 'a parameter is not JSON');
   }
-  if (main.v !== RECORD_VERSION || main.deploymentId !== deploymentId) return corrupt(deploymentId, region, `version ${String(main.v)}`);
+  if (main.v !== RECORD_VERSION) return corrupt(deploymentId, region, `version ${String(main.v)}`);
+  if (main.deploymentId !== deploymentId) return corrupt(deploymentId, region, `it names deployment ${String(main.deploymentId)}`);
   return { record: { ...main, clusters }, stored };
 }
 

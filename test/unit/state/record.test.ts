@@ -195,7 +195,7 @@ describe('deployment record', () => {
     put(`${ROOT}/deployment`, JSON.stringify({ ...record(), clusters: undefined, v: 99 }));
     await refused(/version 99/);
     put(`${ROOT}/deployment`, JSON.stringify({ ...record(), clusters: undefined, deploymentId: 'ffffffff' }));
-    await refused(/version 1/);
+    await refused(/\(it names deployment ffffffff\)/);
     put(`${ROOT}/deployment`, JSON.stringify({ ...record(), clusters: undefined }));
     put(`${ROOT}/clusters/eu-central-1`, 'oops');
     await refused(/a parameter is not JSON/);
