@@ -161,6 +161,21 @@ describe('deployment record', () => {
     expect(JSON.parse(param(`${ROOT}/deployment`)?.value ?? '{}')).toMatchObject({ deploymentId: '1b3c2d59' });
   });
 
+  it('as a first-time claim (exclusive), refuses to overwrite a main parameter another run wrote first: RecordExists, exit 2', async () => {
+    raced.add(`${ROOT}/deployment`);
+    const err = await writeRecord(aws, record(), undefined, tags, { exclusive: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('RecordExists');
+    expect((err as AppError).exitCode).toBe(2);
+    expect(JSON.parse(param(`${ROOT}/deployment`)?.value ?? '{}')).toEqual({ other: 'run' });
+    expect(calls.some((c) => c.includes('(overwrite)'))).toBe(false);
+    // Nobody there first: the claim is an ordinary create.
+    stores.clear();
+    calls = [];
+    await writeRecord(aws, record(), undefined, tags, { exclusive: true });
+    expect(calls.filter((c) => c.includes(`${ROOT}/deployment`))).toEqual([`eu-central-1 PutParameter ${ROOT}/deployment`]);
+  });
+
   it('is deleted whole, ten names per call', async () => {
     const clusters: DeploymentRecord['clusters'] = {};
     for (let i = 0; i < 12; i++) clusters[`xx-region-${i}`] = { c: { auditBefore: false } };
