@@ -1,20 +1,20 @@
 /**
- * Issue 5, items 1 and 2: `plan` lists exactly what the following setup creates (and everything as kept
- * afterwards) and changes nothing; `status` is healthy right after setup once an event went through, and
- * names the broken hop after someone deletes a filter or the topic policy by hand. Also `list --discover`,
- * which finds the deployment from its tags when the journal is gone.
+ * Issue 5 items 1 and 2, on the resource model of issue 8: `plan` lists exactly what the following setup
+ * does, with the same names, and changes nothing; `status` is healthy right after setup once an event
+ * went through, names the broken hop after a hand edit, and the setup command it prints as the fix works as
+ * printed. Also where status finds its FortiCNAPP credentials, and `list` / `list --discover` when the
+ * journal, then the record, is gone. The convergence cases (every kind of drift, changed inputs, races)
+ * are in converge.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync } from 'node:fs';
-import { CloudWatchLogsClient, CreateLogStreamCommand, DeleteSubscriptionFilterCommand, PutLogEventsCommand, PutSubscriptionFilterCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import { renameSync, rmSync } from 'node:fs';
+import { CloudWatchLogsClient, CreateLogStreamCommand, DeleteSubscriptionFilterCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteParametersCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { markFixture } from '../fakes/fault-proxy.js';
 import { requireMotoOrSkip } from '../fakes/moto.js';
-import { ACCOUNT, fixtureConfig, runCli, seedCluster, startWorld, type World } from './world.js';
-
-const HOME = 'eu-central-1';
-const ARGS = ['--region-clusters', 'eu-central-1=prod,stage', '--region-clusters', 'us-east-1=edge'];
+import { ACCOUNT, CLI, fixtureConfig, runCli, startWorld, type CliRun, type World } from './world.js';
+import { HOME, planArgs, seedThreeClusters, setupArgs, statusArgs } from './fixtures.js';
 
 interface Resource {
   kind: string;
@@ -22,6 +22,8 @@ interface Resource {
   arn?: string;
   region: string;
   action: string;
+  changes?: { field: string; from: string; to: string }[];
+  conflicts?: string[];
 }
 interface PlanJson {
   status: string;
@@ -29,6 +31,7 @@ interface PlanJson {
   homeRegion: string;
   resources: Resource[];
   conflicts: string[];
+  error?: { code: string; message: string };
 }
 interface SetupJson {
   status: string;
@@ -58,12 +61,34 @@ interface StatusJson {
 
 const run = requireMotoOrSkip();
 
-describe.runIf(run)('plan, status and list --discover (moto + fake FortiCNAPP)', () => {
+/** The words of a command line the CLI printed (its own quoting: plain words and '…' with '\'' inside). */
+function words(line: string): string[] {
+  const out: string[] = [];
+  const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : (m[2] as string));
+  return out;
+}
+
+describe.runIf(run)('plan, status and list (moto + fake FortiCNAPP)', () => {
   let world: World;
   const cli = (args: string[]) => runCli(world, args);
-  const plan = () => cli(['plan', '--non-interactive', '--json', ...ARGS, '--api-key-file', world.keyFile]);
-  const setup = () => cli(['setup', '--non-interactive', '--yes', '--json', ...ARGS, '--api-key-file', world.keyFile]);
+  const plan = (extra: string[] = []) => cli(planArgs(world, extra));
+  const setup = () => cli(setupArgs(world));
   const status = (extra: string[] = ['--api-key-file', world.keyFile]) => cli(['status', '--json', ...extra]);
+  const ok = (r: CliRun) => {
+    expect(r.code, `exit ${r.code}\n${r.stdout}\n${r.stderr}`).toBe(0);
+    return r;
+  };
+  /**
+   * Runs a command line exactly as the CLI printed it. Its invocation is `node <the CLI>`, or `npx
+   * forticnapp-eks-audit` when the CLI sees npm's exec environment (vitest started with npx passes it on).
+   */
+  const runPrinted = (line: string) => {
+    const w = words(line);
+    expect([['node', CLI].join(' '), 'npx forticnapp-eks-audit']).toContain(w.slice(0, 2).join(' '));
+    return cli(w.slice(2));
+  };
+  const INVOCATION = `(?:npx forticnapp-eks-audit|node ${CLI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`;
 
   beforeAll(async () => {
     world = await startWorld();
@@ -72,10 +97,7 @@ describe.runIf(run)('plan, status and list --discover (moto + fake FortiCNAPP)',
     await world?.stop();
   });
   beforeEach(async () => {
-    await world.reset();
-    await seedCluster(world, 'eu-central-1', 'prod');
-    await seedCluster(world, 'eu-central-1', 'stage', { audit: true });
-    await seedCluster(world, 'us-east-1', 'edge');
+    await seedThreeClusters(world, { reset: true });
   });
 
   /** One audit event into a cluster's log group: it rides the pipeline to an S3 object (moto is synchronous). */
@@ -87,87 +109,92 @@ describe.runIf(run)('plan, status and list --discover (moto + fake FortiCNAPP)',
     await logs.send(new PutLogEventsCommand({ logGroupName, logStreamName: 'kube-apiserver-audit-1', logEvents: [{ timestamp: Date.now(), message: JSON.stringify(event) }] }));
   }
 
-  it('plan lists exactly what setup then creates, changes nothing, and after setup lists everything as kept', async () => {
-    const before = await plan();
-    expect(before.code, before.stderr).toBe(0);
+  it('plan lists exactly what setup then does, under the same names, changes nothing, and afterwards lists everything as kept', async () => {
+    const before = ok(await plan());
     const planned = before.json<PlanJson>();
-    expect(planned.status).toBe('ok');
-    expect(planned.conflicts).toEqual([]);
+    expect(planned).toMatchObject({ status: 'ok', conflicts: [] });
     expect(world.proxy.mutatingCount()).toBe(0);
+    expect(world.lw.requests.filter((q) => q.method !== 'GET' && q.path.startsWith('/api/v2/CloudAccounts'))).toEqual([]);
+    // 3 clusters: audit logging turned on on 2 (stage had it on), 3 filters, 3 roles, key, bucket, topic, notification, stream, integration.
+    const byAction = (a: string) => planned.resources.filter((r) => r.action === a).map((r) => r.kind).sort();
+    expect(byAction('create')).toHaveLength(3 + 3 + 6);
+    expect(byAction('change')).toEqual(['eks-audit-logging', 'eks-audit-logging']);
+    expect(byAction('keep')).toEqual(['eks-audit-logging', 'log-group', 'log-group', 'log-group']);
 
-    const made = await setup();
-    expect(made.code, made.stderr).toBe(0);
-    const applied = made.json<SetupJson>();
-
-    // A plan picks a fresh deployment id each time, as setup does: compare names with the id blanked out.
-    const norm = (id: string, deploymentId: string) => id.split(deploymentId).join('<id>');
-    const key = (r: { kind: string; region: string; id: string }) => `${r.kind} ${r.region} ${r.id}`;
-    const journal = readFileSync(applied.journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; kind?: string; ref?: Record<string, unknown> });
-    const kmsAlias = journal.find((r) => r.t === 'done' && r.kind === 'kms-key')?.ref?.alias;
-    // setup reports a KMS key by its key id and the integration by its GUID; the plan names them by alias and name.
-    const setupNamed = applied.resources.map((r) => ({
-      ...r,
-      id: r.kind === 'kms-key' ? String(kmsAlias) : r.kind === 'forticnapp-integration' ? String(applied.integration?.name) : r.id,
-    }));
-    const expected = planned.resources.map((r) => `${r.action === 'create' ? 'created' : 'kept'} ${key({ ...r, id: norm(r.id, planned.deploymentId) })}`).sort();
-    const actual = setupNamed.map((r) => `${r.action} ${key({ ...r, id: norm(r.id, applied.deploymentId) })}`).sort();
-    expect(actual).toEqual(expected);
-    // 3 clusters: audit logging on 2 (stage had it on), 3 filters, 3 roles, key, bucket, topic, notification, stream, integration.
-    expect(planned.resources.filter((r) => r.action === 'create')).toHaveLength(2 + 3 + 3 + 6);
-    expect(planned.resources.filter((r) => r.action === 'keep').map((r) => r.kind).sort()).toEqual(['eks-audit-logging', 'log-group', 'log-group', 'log-group']);
+    const applied = ok(await setup()).json<SetupJson>();
+    expect(applied.deploymentId).toBe(planned.deploymentId);
+    const did: Record<string, string> = { create: 'created', change: 'changed', keep: 'kept' };
+    const row = (r: Resource, action: string) => `${action} ${r.kind} ${r.region} ${r.id}`;
+    expect(applied.resources.map((r) => row(r, r.action)).sort()).toEqual(planned.resources.map((r) => row(r, did[r.action] ?? r.action)).sort());
 
     world.proxy.resetCalls();
-    const after = await plan();
-    expect(after.code, after.stderr).toBe(0);
-    const replanned = after.json<PlanJson>();
+    const replanned = ok(await plan()).json<PlanJson>();
     expect(replanned.deploymentId).toBe(applied.deploymentId);
     expect(replanned.resources.filter((r) => r.action !== 'keep')).toEqual([]);
-    expect(replanned.resources.map((r) => key(r)).sort()).toEqual(planned.resources.map((r) => key({ ...r, id: r.id.split(planned.deploymentId).join(applied.deploymentId) })).sort());
+    expect(replanned.resources.map((r) => `${r.kind} ${r.region} ${r.id}`).sort()).toEqual(planned.resources.map((r) => `${r.kind} ${r.region} ${r.id}`).sort());
     expect(world.proxy.mutatingCount()).toBe(0);
 
-    const text = await cli(['plan', '--non-interactive', ...ARGS, '--api-key-file', world.keyFile]);
-    expect(text.code).toBe(0);
+    const text = ok(await cli(planArgs(world).filter((a) => a !== '--json')));
+    expect(text.stdout).toContain(`Deployment ${applied.deploymentId} in AWS account ${ACCOUNT} (home region ${HOME})`);
+    expect(text.stdout).toMatch(/0 to create, 0 to change, 0 to replace, 0 to remove, 18 to keep\./);
     expect(text.stdout).toContain('Everything is up to date: setup would change nothing.');
   });
 
-  it('plan names every conflict at once (missing cluster, audit off with --no-enable-audit-logging, no free filter slot) and changes nothing', async () => {
-    // Another tool's two filters on edge's log group, to its own stream (moto checks that the stream exists).
-    await markFixture(new FirehoseClient(fixtureConfig(world, 'us-east-1'))).send(
-      new CreateDeliveryStreamCommand({ DeliveryStreamName: 'other', ExtendedS3DestinationConfiguration: { RoleARN: `arn:aws:iam::${ACCOUNT}:role/x`, BucketARN: 'arn:aws:s3:::other-bucket' } }),
-    );
-    const logs = markFixture(new CloudWatchLogsClient(fixtureConfig(world, 'us-east-1')));
-    const firehose = `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/other`;
-    for (const filterName of ['theirs-1', 'theirs-2']) {
-      await logs.send(new PutSubscriptionFilterCommand({ logGroupName: '/aws/eks/edge/cluster', filterName, filterPattern: '', destinationArn: firehose }));
-    }
+  it('plan names every conflict at once, from AWS and from FortiCNAPP, each under its resource, and changes nothing', async () => {
+    // An integration of another account already carries the name asked for.
+    world.lw.integrations.set('OTHER_0123456789', {
+      intgGuid: 'OTHER_0123456789',
+      name: 'EKS audit shared',
+      type: 'AwsEksAudit',
+      enabled: 1,
+      data: { snsArn: 'arn:aws:sns:eu-central-1:210987654321:theirs', crossAccountCredentials: { roleArn: 'arn:aws:iam::210987654321:role/theirs', externalId: 'lweid:aws:v2:acme:210987654321:0123456789' } },
+    });
+    // (A log group with no free filter slot is a conflict too, but only where AWS's limit can be reached: moto
+    // refuses a third filter while AWS, and preflight, allow five. setup.test.ts covers that refusal.)
     world.proxy.resetCalls();
-    const r = await cli(['plan', '--non-interactive', '--json', '--no-enable-audit-logging', '--region-clusters', 'eu-central-1=prod,ghost', '--region-clusters', 'us-east-1=edge', '--api-key-file', world.keyFile]);
+    const args = ['plan', '--non-interactive', '--no-enable-audit-logging', '--integration-name', 'EKS audit shared', '--region-clusters', 'eu-central-1=prod,ghost', '--region-clusters', 'us-east-1=edge', '--api-key-file', world.keyFile];
+    const r = await cli([...args, '--json']);
     expect(r.code).toBe(2);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-    expect(lines.some((l) => /'ghost' was not found in eu-central-1/.test(l))).toBe(true);
-    expect(lines.some((l) => /Audit logging is off on EKS cluster 'prod'/.test(l))).toBe(true);
-    expect(lines.some((l) => /\/aws\/eks\/edge\/cluster .* already has 2 subscription filters \(theirs-1, theirs-2\)/.test(l))).toBe(true);
-    expect(r.json<{ status: string; error: { code: string } }>()).toMatchObject({ status: 'failed', error: { code: 'PreflightFailed' } });
+    const doc = r.json<PlanJson>();
+    expect(doc).toMatchObject({ status: 'failed', error: { code: 'PreflightFailed', message: '4 conflicts would stop setup (marked in the plan).' } });
+    const where = doc.resources.filter((x) => x.conflicts?.length).map((x) => `${x.kind} ${x.id}: ${x.conflicts?.join(' | ')}`).sort();
+    expect(where).toHaveLength(4);
+    expect(where[0]).toMatch(/^eks-audit-logging edge: Audit logging is off on EKS cluster 'edge' \(us-east-1\) and --no-enable-audit-logging was given/);
+    expect(where[1]).toMatch(/^eks-audit-logging ghost: EKS cluster 'ghost' was not found in eu-central-1/);
+    expect(where[2]).toMatch(/^eks-audit-logging prod: Audit logging is off on EKS cluster 'prod' \(eu-central-1\)/);
+    expect(where[3]).toMatch(/^forticnapp-integration EKS audit shared: The FortiCNAPP integration name 'EKS audit shared' is already used by integration OTHER_0123456789 .*choose another --integration-name/);
+    expect(doc.conflicts).toHaveLength(4);
+
+    const text = await cli(args);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(/\+ create +FortiCNAPP integration EKS audit shared\n +! conflict: The FortiCNAPP integration name/);
+    expect(text.stdout).toMatch(/Setup cannot start until the conflicts are resolved\./);
     expect(world.proxy.mutatingCount()).toBe(0);
+    expect(world.lw.requests.filter((q) => q.method !== 'GET' && q.path.startsWith('/api/v2/CloudAccounts'))).toEqual([]);
+    expect([...world.lw.integrations.keys()]).toEqual(['OTHER_0123456789']);
   });
 
-  it('status is healthy right after setup once an event went through, and exits 1 naming the filter someone deleted', async () => {
-    const made = await setup();
-    expect(made.code, made.stderr).toBe(0);
+  it('status is healthy right after setup once an event went through, names the filter someone deleted, and the setup command it prints repairs it', async () => {
+    const made = ok(await setup());
     const { deploymentId } = made.json<SetupJson>();
-    await writeEvent('eu-central-1', 'prod');
 
+    // Right after setup nothing has arrived yet: a warning, not a failure.
+    const early = ok(await status()).json<StatusJson>();
+    expect(early.checks.filter((c) => c.state !== 'ok').map((c) => `${c.hop} ${c.check} ${c.state}`)).toEqual(['5 objects warn']);
+
+    await writeEvent('eu-central-1', 'prod');
     world.proxy.resetCalls();
-    const healthy = await status();
-    expect(healthy.code, healthy.stdout + healthy.stderr).toBe(0);
+    const healthy = ok(await status());
     const report = healthy.json<StatusJson>();
     expect(report).toMatchObject({ schemaVersion: 1, command: 'status', status: 'ok', deploymentId, healthy: true });
     expect(report.checks.filter((c) => c.state !== 'ok')).toEqual([]);
     // Every hop of DESIGN §1 was looked at, and each cluster on its own.
     expect([...new Set(report.checks.map((c) => c.hop))].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(report.checks.filter((c) => c.check === 'subscription-filter')).toHaveLength(3);
-    expect(report.checks.find((c) => c.check === 'objects')?.detail).toMatch(/newest object/);
-    expect(report.checks.find((c) => c.check === 'forticnapp-integration')?.detail).toMatch(/healthy/);
+    expect(report.checks.filter((c) => c.check === 'eks-audit-logging').map((c) => c.detail)).toEqual(['audit logging is on', 'audit logging is on', 'audit logging is on']);
+    expect(report.checks.find((c) => c.check === 'objects')?.detail).toMatch(/newest object \d+ min old/);
+    expect(report.checks.find((c) => c.check === 'sns-subscriptions')?.detail).toMatch(/^1 confirmed \(sqs:arn:aws:sqs:/);
+    expect(report.checks.find((c) => c.check === 'forticnapp-integration')).toMatchObject({ hop: 8, state: 'ok' });
     expect(world.proxy.mutatingCount()).toBe(0);
 
     const filter = `lw-eks-al-edge-eks-cw-${deploymentId}`;
@@ -177,33 +204,31 @@ describe.runIf(run)('plan, status and list --discover (moto + fake FortiCNAPP)',
     const broken = await status();
     expect(broken.code).toBe(1);
     const bad = broken.json<StatusJson>();
-    expect(bad.status).toBe('failed');
-    expect(bad.healthy).toBe(false);
-    expect(bad.checks.filter((c) => c.state === 'fail').map((c) => `${c.hop} ${c.check} ${c.resource} ${c.region}`)).toEqual([`3 subscription-filter ${filter} us-east-1`]);
-    const failing = bad.checks.find((c) => c.state === 'fail');
-    expect(failing?.detail).toMatch(/missing/);
-    expect(failing?.fix).toMatch(/npx forticnapp-eks-audit setup --region-clusters/);
-    expect(bad.error?.message).toContain(filter);
+    expect(bad).toMatchObject({ status: 'failed', healthy: false, error: { code: 'Unhealthy' } });
+    const failing = bad.checks.filter((c) => c.state === 'fail');
+    expect(failing.map((c) => `${c.hop} ${c.check} ${c.resource} ${c.region} ${c.detail}`)).toEqual([`3 subscription-filter ${filter} us-east-1 missing`]);
+    expect(failing[0]?.fix).toMatch(new RegExp(`^run setup again, it repairs this: ${INVOCATION} setup --non-interactive --yes --region-clusters eu-central-1=prod,stage --region-clusters us-east-1=edge --home-region eu-central-1 --state-dir ${world.stateDir} --api-key-file ${world.keyFile}$`));
+    expect(bad.error?.message).toBe(`Unhealthy: 1 hop failing: 3 subscription filter ${filter}.`);
 
-    // The human form names the hop and says how to fix it.
-    const text = await cli(['status', '--api-key-file', world.keyFile]);
+    // The human form names the hop and prints the fix under it.
+    const text = await cli(statusArgs(world).filter((a) => a !== '--json'));
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(new RegExp(` 3 ✗ subscription filter ${filter} \\(us-east-1\\): our subscription filter is missing`));
-    expect(text.stdout).toMatch(/fix: run setup again/);
+    expect(text.stdout).toMatch(new RegExp(` 3 ✗ subscription filter ${filter} \\(us-east-1\\): missing\\n +fix: run setup again, it repairs this: `));
     expect(text.stderr).toMatch(/Unhealthy: 1 hop failing: 3 subscription filter/);
 
-    // The fix it prints works: setup puts the filter back and status is healthy again.
-    const again = await setup();
-    expect(again.code, again.stderr).toBe(0);
-    expect((await status()).code).toBe(0);
+    // The command it prints works as printed: the filter is back and status is healthy again.
+    const fix = (failing[0]?.fix ?? '').replace('run setup again, it repairs this: ', '');
+    world.proxy.resetCalls();
+    ok(await runPrinted(fix));
+    expect(world.proxy.calls.filter((c) => !c.fixture && c.mutating && c.service !== 'ssm').map((c) => `${c.service}:${c.action}`)).toEqual(['logs:PutSubscriptionFilter']);
+    ok(await status());
   });
 
-  it('status exits 1 naming the topic policy when someone replaced it by hand, and gives the command that restores it', async () => {
-    const made = await setup();
-    expect(made.code, made.stderr).toBe(0);
+  it('status names the topic whose policy someone replaced by hand, and the printed setup command restores it', async () => {
+    const made = ok(await setup());
     const { deploymentId } = made.json<SetupJson>();
     await writeEvent('us-east-1', 'edge');
-    expect((await status()).code).toBe(0);
+    ok(await status());
 
     const topicArn = `arn:aws:sns:${HOME}:${ACCOUNT}:lw-eks-al${deploymentId}`;
     // SNS cannot delete a topic policy: "deleting" it puts back the default, owner-only policy.
@@ -216,51 +241,60 @@ describe.runIf(run)('plan, status and list --discover (moto + fake FortiCNAPP)',
 
     const broken = await status();
     expect(broken.code).toBe(1);
-    const bad = broken.json<StatusJson>();
-    const failing = bad.checks.filter((c) => c.state === 'fail');
-    expect(failing.map((c) => `${c.hop} ${c.check}`)).toEqual(['6 topic-policy']);
-    expect(failing[0]?.detail).toMatch(/AllowFortiCNAPPToSubscribe and AllowS3ToPublish/);
-    const fix = failing[0]?.fix ?? '';
-    expect(fix).toMatch(/^aws sns set-topic-attributes --region eu-central-1 --topic-arn \S+ --attribute-name Policy --attribute-value '/);
+    const failing = broken.json<StatusJson>().checks.filter((c) => c.state === 'fail');
+    expect(failing.map((c) => `${c.hop} ${c.check} ${c.resource}`)).toEqual([`6 sns-topic lw-eks-al${deploymentId}`]);
+    // What it has and what setup puts back, by statement.
+    expect(failing[0]?.detail).toMatch(/^policy: policy \[__default_statement_ID\] \(setup makes policy \[.*AllowFortiCNAPPToSubscribe.*AllowS3ToPublish.*\]\)$/);
+    // plan shows the same repair.
+    const planned = ok(await plan()).json<PlanJson>();
+    expect(planned.resources.filter((r) => r.action !== 'keep').map((r) => `${r.action} ${r.kind} ${r.changes?.map((c) => c.field).join(',')}`)).toEqual(['change sns-topic policy']);
 
-    // Applying the printed policy (what the aws CLI command would send) makes the hop healthy again.
-    const policy = fix.slice(fix.indexOf("'") + 1, fix.lastIndexOf("'"));
-    await sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: policy }));
-    expect((await status()).code).toBe(0);
+    ok(await runPrinted((failing[0]?.fix ?? '').replace('run setup again, it repairs this: ', '')));
+    ok(await status());
   });
 
-  it('status without FortiCNAPP credentials leaves that hop unchecked and says how to check it', async () => {
-    const made = await setup();
-    expect(made.code, made.stderr).toBe(0);
+  it('status without credential flags uses the key file setup recorded; with that file gone, it leaves the FortiCNAPP hop unchecked and says how to check it', async () => {
+    ok(await setup());
     await writeEvent('eu-central-1', 'stage');
-    const r = await status([]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const intg = r.json<StatusJson>().checks.find((c) => c.check === 'forticnapp-integration');
-    expect(intg).toMatchObject({ hop: 8, state: 'unchecked' });
-    expect(intg?.detail).toMatch(/no FortiCNAPP credentials/);
-    expect(intg?.fix).toMatch(/--api-key-file/);
+    const recorded = ok(await status([])).json<StatusJson>();
+    expect(recorded.checks.find((c) => c.check === 'forticnapp-integration')).toMatchObject({ hop: 8, state: 'ok' });
+    expect(world.lw.requests.filter((q) => q.path === '/api/v2/access/tokens').length).toBeGreaterThan(1);
+
+    renameSync(world.keyFile, `${world.keyFile}.moved`);
+    try {
+      const r = ok(await status([]));
+      const intg = r.json<StatusJson>().checks.find((c) => c.check === 'forticnapp-integration');
+      expect(intg).toMatchObject({ hop: 8, state: 'unchecked' });
+      expect(intg?.detail).toMatch(/no FortiCNAPP credentials/);
+      expect(intg?.fix).toMatch(/--api-key-file/);
+    } finally {
+      renameSync(`${world.keyFile}.moved`, world.keyFile);
+    }
   });
 
-  it('list --discover finds a deployment by its tags when the journal is gone', async () => {
-    const made = await setup();
-    expect(made.code, made.stderr).toBe(0);
+  it('list finds the deployment from its record when the journal is gone, and list --discover by its tags when the record is gone too', async () => {
+    const made = ok(await setup());
     const { deploymentId } = made.json<SetupJson>();
     rmSync(world.stateDir, { recursive: true, force: true });
+    type ListJson = { deployments: { deploymentId: string; source: string; accountId: string; homeRegion?: string; clusters?: number; resources?: number }[] };
 
     world.proxy.resetCalls();
-    const plain = await cli(['list', '--json']);
-    expect(plain.json<{ deployments: unknown[] }>().deployments).toEqual([]);
+    const plain = ok(await cli(['list', '--json', '--region', HOME])).json<ListJson>();
+    expect(plain.deployments).toEqual([expect.objectContaining({ deploymentId, source: 'record', accountId: ACCOUNT, homeRegion: HOME, clusters: 3 })]);
 
-    const found = await cli(['list', '--discover', '--region', 'eu-central-1', '--region', 'us-east-1', '--json']);
-    expect(found.code, found.stderr).toBe(0);
-    const doc = found.json<{ deployments: { deploymentId: string; source: string; accountId: string; discovered: { regions: string[]; resources: { kind: string }[] } }[] }>();
-    expect(doc.deployments).toHaveLength(1);
-    const d = doc.deployments[0];
-    expect(d).toMatchObject({ deploymentId, source: 'aws', accountId: ACCOUNT });
-    expect(d?.discovered.regions).toEqual(['eu-central-1', 'global']);
-    expect(d?.discovered.resources.map((r) => r.kind).sort()).toEqual(['firehose-stream', 'iam-role', 'iam-role', 'iam-role', 'kms-key', 's3-bucket', 'sns-topic']);
+    // The record deleted by hand as well: only the tags are left to find it by.
+    const ssm = markFixture(new SSMClient(fixtureConfig(world, HOME)));
+    const names = ((await ssm.send(new GetParametersByPathCommand({ Path: `/forticnapp-eks-audit/${deploymentId}/`, Recursive: true }))).Parameters ?? []).map((p) => p.Name as string);
+    expect(names).toHaveLength(3);
+    await ssm.send(new DeleteParametersCommand({ Names: names }));
+    expect(ok(await cli(['list', '--json', '--region', HOME])).json<ListJson>().deployments).toEqual([]);
+
+    const found = ok(await cli(['list', '--discover', '--region', 'eu-central-1', '--region', 'us-east-1', '--json'])).json<ListJson>();
+    // The stream, the bucket, the topic, the key and the three roles carry our tags.
+    expect(found.deployments).toEqual([expect.objectContaining({ deploymentId, source: 'tags', accountId: ACCOUNT, homeRegion: HOME, resources: 7 })]);
     expect(world.proxy.mutatingCount()).toBe(0);
-    const text = await cli(['list', '--discover', '--region', 'eu-central-1']);
-    expect(text.stdout).toContain(`teardown --discover --deployment ${deploymentId} --region eu-central-1`);
+    const text = ok(await cli(['list', '--discover', '--region', 'eu-central-1']));
+    expect(text.stdout).toMatch(new RegExp(`^${deploymentId} .*no record: 7 tagged resources left`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`remove it: ${INVOCATION} teardown --deployment ${deploymentId} --state-dir ${world.stateDir} --discover --region eu-central-1`));
   });
 });
