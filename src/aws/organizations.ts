@@ -13,15 +13,15 @@ import {
 import { UsageError } from '../errors.js';
 import { createAwsClients, type AwsClients } from './clients.js';
 import { describeAwsError, isAccessDenied, isAwsError } from './errors.js';
-import type { IamNeed } from './iam.js';
+import { iamNeeds, type IamNeed } from './iam.js';
 
-export const ORG_IAM: IamNeed[] = [
-  { command: 'DescribeOrganizationCommand', actions: ['organizations:DescribeOrganization'], scope: 'any', why: 'the wizard: whether this is an organization’s management (or delegated) account' },
-  { command: 'ListAccountsCommand', actions: ['organizations:ListAccounts'], scope: 'any', why: '--organization: every member account' },
-  { command: 'ListAccountsForParentCommand', actions: ['organizations:ListAccountsForParent'], scope: 'any', why: '--ou: the accounts of an OU' },
-  { command: 'ListOrganizationalUnitsForParentCommand', actions: ['organizations:ListOrganizationalUnitsForParent'], scope: 'any', why: '--ou: the OUs inside an OU' },
-  { command: 'AssumeRoleCommand', actions: ['sts:AssumeRole'], scope: 'assume-role', why: 'act in each member account through --assume-role-name' },
-];
+export const ORG_IAM: IamNeed[] = iamNeeds('any', `
+  DescribeOrganizationCommand              organizations:DescribeOrganization             | the wizard: whether this is an organization’s management (or delegated) account
+  ListAccountsCommand                      organizations:ListAccounts                     | --organization: every member account
+  ListAccountsForParentCommand             organizations:ListAccountsForParent            | --ou: the accounts of an OU
+  ListOrganizationalUnitsForParentCommand  organizations:ListOrganizationalUnitsForParent | --ou: the OUs inside an OU
+  AssumeRoleCommand                        sts:AssumeRole @assume-role                    | act in each member account through --assume-role-name
+`);
 
 /** A member account. */
 export interface OrgAccount {

@@ -5,7 +5,7 @@
  * declaration lists. Resources are scoped to what the tool names (`lw-eks-al…` with the default prefix)
  * wherever the action supports resource-level permissions; no wildcard actions.
  */
-import type { IamNeed, Scope } from '../aws/iam.js';
+import { iamNeeds, type IamNeed, type Scope } from '../aws/iam.js';
 import { DEFAULTS } from '../config/inputs.js';
 import { RECORD_IAM } from '../state/record.js';
 import { DISCOVERY_IAM } from '../state/discovery.js';
@@ -16,12 +16,12 @@ import { VERIFY_IAM } from './verify.js';
 import { ORG_IAM } from '../aws/organizations.js';
 
 /** The calls of src/aws/lookups.ts, shared by the wizard and preflight. */
-const LOOKUPS_IAM: IamNeed[] = [
-  { command: 'GetCallerIdentityCommand', actions: [], scope: 'any', why: 'which AWS account the credentials belong to (needs no permission)' },
-  { command: 'ListClustersCommand', actions: ['eks:ListClusters'], scope: 'any', why: 'the wizard’s cluster list' },
-  { command: 'DescribeClusterCommand', actions: ['eks:DescribeCluster'], scope: 'eks-cluster', why: 'the wizard’s cluster list: status and audit logging' },
-  { command: 'GetBucketLocationCommand', actions: ['s3:GetBucketLocation'], scope: 'bucket', why: 'where the deployment’s bucket is (its home region)' },
-];
+const LOOKUPS_IAM: IamNeed[] = iamNeeds('any', `
+  GetCallerIdentityCommand                                   | which AWS account the credentials belong to (needs no permission)
+  ListClustersCommand       eks:ListClusters                 | the wizard’s cluster list
+  DescribeClusterCommand    eks:DescribeCluster @eks-cluster | the wizard’s cluster list: status and audit logging
+  GetBucketLocationCommand  s3:GetBucketLocation @bucket     | where the deployment’s bucket is (its home region)
+`);
 
 /** Every AWS call the tool makes, and what IAM must allow for it. */
 export function allIamNeeds(): IamNeed[] {

@@ -7,18 +7,18 @@ import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import type { AwsClients } from '../aws/clients.js';
 import { describeAwsError, isNotFound } from '../aws/errors.js';
-import type { IamNeed } from '../aws/iam.js';
+import { iamNeeds, type IamNeed } from '../aws/iam.js';
 import { bucketRegion } from '../aws/lookups.js';
 import type { Inputs } from '../config/inputs.js';
 import { bucketNameFromArn, pipelineArns, type Names } from '../config/naming.js';
 import { keyPolicyGaps, laceworkPrincipal, parsePolicy } from './policies.js';
 
-export const PREFLIGHT_IAM: IamNeed[] = [
-  { command: 'GetBucketLocationCommand', actions: ['s3:GetBucketLocation'], scope: 'bucket', why: 'an existing bucket is this account’s and in the home region' },
-  { command: 'GetRoleCommand', actions: ['iam:GetRole'], scope: 'any', why: 'an existing role exists; its trust (external ID)' },
-  { command: 'DescribeKeyCommand', actions: ['kms:DescribeKey'], scope: 'any', why: 'a key of yours exists, is enabled, in the home region' },
-  { command: 'GetKeyPolicyCommand', actions: ['kms:GetKeyPolicy'], scope: 'any', why: 'a key of yours lets the pipeline use it' },
-];
+export const PREFLIGHT_IAM: IamNeed[] = iamNeeds('any', `
+  GetBucketLocationCommand  s3:GetBucketLocation @bucket | an existing bucket is this account’s and in the home region
+  GetRoleCommand            iam:GetRole                  | an existing role exists; its trust (external ID)
+  DescribeKeyCommand        kms:DescribeKey              | a key of yours exists, is enabled, in the home region
+  GetKeyPolicyCommand       kms:GetKeyPolicy             | a key of yours lets the pipeline use it
+`);
 
 interface Stmt {
   Effect?: string;

@@ -7,7 +7,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AppError } from '../errors.js';
 import { describeAwsError, isAccessDenied } from '../aws/errors.js';
-import type { IamNeed } from '../aws/iam.js';
+import { iamNeeds, type IamNeed } from '../aws/iam.js';
 import { callerAccount } from '../aws/lookups.js';
 import { DEFAULTS, type Inputs } from '../config/inputs.js';
 import { makeNames, pipelineArns } from '../config/naming.js';
@@ -17,9 +17,9 @@ import { createMemo, type Ctx, type Ref, type Spec } from './resource.js';
 import { subscriptionsOf } from './resources/forticnapp-integration.js';
 import { KEYS } from './resources/keys.js';
 
-export const VERIFY_IAM: IamNeed[] = [
-  { command: 'ListObjectsV2Command', actions: ['s3:ListBucket'], scope: 'bucket', why: 'status: objects arriving under the prefix' },
-];
+export const VERIFY_IAM: IamNeed[] = iamNeeds('bucket', `
+  ListObjectsV2Command  s3:ListBucket | status: objects arriving under the prefix
+`);
 
 /** ok: works · fail: broken (exit 1) · warn: not (yet) proven, not broken · unchecked: could not look. */
 export type HopState = 'ok' | 'fail' | 'warn' | 'unchecked';

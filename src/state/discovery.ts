@@ -10,20 +10,20 @@ import { ListRoleTagsCommand, paginateListRoles } from '@aws-sdk/client-iam';
 import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
 import pMap from 'p-map';
 import type { AwsClients } from '../aws/clients.js';
-import type { IamNeed } from '../aws/iam.js';
+import { iamNeeds, type IamNeed } from '../aws/iam.js';
 import { DescribeSubscriptionFiltersCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { isNotFound } from '../aws/errors.js';
 import { tagMap, TAG_KEYS } from '../aws/tags.js';
 import { MANAGED_BY } from '../config/naming.js';
 
-export const DISCOVERY_IAM: IamNeed[] = [
-  { command: 'GetResourcesCommand', actions: ['tag:GetResources'], scope: 'any', why: '--discover: resources by our tags' },
-  { command: 'ListRolesCommand', actions: ['iam:ListRoles'], scope: 'any', why: '--discover: IAM roles are not in the tagging API' },
-  { command: 'ListRoleTagsCommand', actions: ['iam:ListRoleTags'], scope: 'role', why: '--discover: which deployment a role belongs to' },
-  { command: 'DescribeLogGroupsCommand', actions: ['logs:DescribeLogGroups'], scope: 'any-log-group', why: '--discover: the clusters’ log groups' },
-  { command: 'DescribeSubscriptionFiltersCommand', actions: ['logs:DescribeSubscriptionFilters'], scope: 'eks-log-group', why: '--discover: our filters on them' },
-  { command: 'DescribeKeyCommand', actions: ['kms:DescribeKey'], scope: 'kms-key', why: '--discover: a tagged key pending deletion is a torn-down deployment' },
-];
+export const DISCOVERY_IAM: IamNeed[] = iamNeeds('any', `
+  GetResourcesCommand                 tag:GetResources                                | --discover: resources by our tags
+  ListRolesCommand                    iam:ListRoles                                   | --discover: IAM roles are not in the tagging API
+  ListRoleTagsCommand                 iam:ListRoleTags @role                          | --discover: which deployment a role belongs to
+  DescribeLogGroupsCommand            logs:DescribeLogGroups @any-log-group           | --discover: the clusters’ log groups
+  DescribeSubscriptionFiltersCommand  logs:DescribeSubscriptionFilters @eks-log-group | --discover: our filters on them
+  DescribeKeyCommand                  kms:DescribeKey @kms-key                        | --discover: a tagged key pending deletion is a torn-down deployment
+`);
 
 const KIND_OF_SERVICE: Record<string, string> = { firehose: 'firehose-stream', s3: 's3-bucket', sns: 'sns-topic', kms: 'kms-key', iam: 'iam-role', ssm: 'deployment-record' };
 

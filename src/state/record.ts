@@ -22,7 +22,7 @@ import { AppError } from '../errors.js';
 import { isAwsError, isNotFound } from '../aws/errors.js';
 import { asKeyValue } from '../aws/tags.js';
 import type { AwsClients } from '../aws/clients.js';
-import type { IamNeed } from '../aws/iam.js';
+import { iamNeeds, type IamNeed } from '../aws/iam.js';
 import type { Inputs } from '../config/inputs.js';
 
 export const RECORD_VERSION = 1;
@@ -57,11 +57,11 @@ export interface DeploymentRecord {
 }
 
 /** The IAM actions the record needs (`permissions`). */
-export const RECORD_IAM: IamNeed[] = [
-  { command: 'GetParametersByPathCommand', actions: ['ssm:GetParametersByPath'], scope: 'parameter', why: 'the deployment record' },
-  { command: 'PutParameterCommand', actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'], scope: 'parameter', why: 'the deployment record, tagged' },
-  { command: 'DeleteParametersCommand', actions: ['ssm:DeleteParameters'], scope: 'parameter', why: 'teardown' },
-];
+export const RECORD_IAM: IamNeed[] = iamNeeds('parameter', `
+  GetParametersByPathCommand  ssm:GetParametersByPath                | the deployment record
+  PutParameterCommand         ssm:PutParameter ssm:AddTagsToResource | the deployment record, tagged
+  DeleteParametersCommand     ssm:DeleteParameters                   | teardown
+`);
 
 const root = (deploymentId: string) => `/forticnapp-eks-audit/${deploymentId}`;
 const MAIN = 'deployment';

@@ -10,6 +10,7 @@ import { AppError } from '../../errors.js';
 import { isAwsError, messageMatches } from '../../aws/errors.js';
 import { PARTITION } from '../../config/naming.js';
 import { pollUntil, retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, ResourceType } from '../resource.js';
 import { auditEnabled, cluster, clusterPairs } from './clusters.js';
 import { KEYS } from './keys.js';
@@ -90,12 +91,12 @@ export const eksAuditLogging: ResourceType<LoggingState> = {
   label: 'EKS audit logging',
   hop: 1,
   observed: true,
-  iam: [
-    { command: 'DescribeClusterCommand', actions: ['eks:DescribeCluster'], scope: 'eks-cluster', why: 'cluster ACTIVE, audit logging on or off' },
-    { command: 'ListClustersCommand', actions: ['eks:ListClusters'], scope: 'any', why: 'where a cluster named in the wrong region really is' },
-    { command: 'UpdateClusterConfigCommand', actions: ['eks:UpdateClusterConfig'], scope: 'eks-cluster', why: 'turn the audit log type on (teardown: back off where setup turned it on)' },
-    { command: 'DescribeUpdateCommand', actions: ['eks:DescribeUpdate'], scope: 'eks-cluster', why: 'wait for the logging update to finish' },
-  ],
+  iam: iamNeeds('eks-cluster', `
+    DescribeClusterCommand      eks:DescribeCluster     | cluster ACTIVE, audit logging on or off
+    ListClustersCommand         eks:ListClusters @any   | where a cluster named in the wrong region really is
+    UpdateClusterConfigCommand  eks:UpdateClusterConfig | turn the audit log type on (teardown: back off where setup turned it on)
+    DescribeUpdateCommand       eks:DescribeUpdate      | wait for the logging update to finish
+  `),
 
   instances(spec) {
     return clusterPairs(spec.inputs.regionClusters).map(({ region, cluster: name }) => ({

@@ -22,6 +22,7 @@ import { asKeyValue, managedTags, tagMap, tagsToRemove } from '../../aws/tags.js
 import { DEFAULTS } from '../../config/inputs.js';
 import { pipelineArns } from '../../config/naming.js';
 import { pause, pollUntil, retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Instance, ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 import { keyArnOf } from './kms-key.js';
@@ -145,19 +146,19 @@ export const firehoseStream: ResourceType<StreamState> = {
   kind: 'firehose-stream',
   label: 'Firehose stream',
   hop: 4,
-  iam: [
-    { command: 'DescribeDeliveryStreamCommand', actions: ['firehose:DescribeDeliveryStream'], scope: 'stream', why: 'stream exists, ACTIVE, configured as asked' },
-    { command: 'ListTagsForDeliveryStreamCommand', actions: ['firehose:ListTagsForDeliveryStream'], scope: 'stream', why: 'tags as made' },
-    { command: 'CreateDeliveryStreamCommand', actions: ['firehose:CreateDeliveryStream', 'firehose:TagDeliveryStream', 'iam:PassRole'], scope: 'stream', why: 'the delivery stream to S3, tagged, encrypted with the KMS key' },
-    // Firehose makes a grant on a customer managed key in the caller's name: granted on the key, not the stream.
-    { command: 'CreateDeliveryStreamCommand', actions: ['kms:CreateGrant', 'kms:DescribeKey'], scope: 'kms-key', why: 'Firehose’s grant on the KMS key, in your name' },
-    { command: 'UpdateDestinationCommand', actions: ['firehose:UpdateDestination', 'iam:PassRole'], scope: 'stream', why: 'destination or buffering changed' },
-    { command: 'StartDeliveryStreamEncryptionCommand', actions: ['firehose:StartDeliveryStreamEncryption'], scope: 'stream', why: 'encryption changed (--no-kms, --kms-key-arn)' },
-    { command: 'StartDeliveryStreamEncryptionCommand', actions: ['kms:CreateGrant', 'kms:DescribeKey'], scope: 'kms-key', why: 'Firehose’s grant on the KMS key, in your name' },
-    { command: 'TagDeliveryStreamCommand', actions: ['firehose:TagDeliveryStream'], scope: 'stream', why: 'tags changed' },
-    { command: 'UntagDeliveryStreamCommand', actions: ['firehose:UntagDeliveryStream'], scope: 'stream', why: 'a --tag dropped' },
-    { command: 'DeleteDeliveryStreamCommand', actions: ['firehose:DeleteDeliveryStream'], scope: 'stream', why: 'teardown' },
-  ],
+  // Firehose makes a grant on a customer managed key in the caller's name: granted on the key, not the stream.
+  iam: iamNeeds('stream', `
+    DescribeDeliveryStreamCommand         firehose:DescribeDeliveryStream                                       | stream exists, ACTIVE, configured as asked
+    ListTagsForDeliveryStreamCommand      firehose:ListTagsForDeliveryStream                                    | tags as made
+    CreateDeliveryStreamCommand           firehose:CreateDeliveryStream firehose:TagDeliveryStream iam:PassRole | the delivery stream to S3, tagged, encrypted with the KMS key
+    CreateDeliveryStreamCommand           kms:CreateGrant kms:DescribeKey @kms-key                              | Firehose’s grant on the KMS key, in your name
+    UpdateDestinationCommand              firehose:UpdateDestination iam:PassRole                               | destination or buffering changed
+    StartDeliveryStreamEncryptionCommand  firehose:StartDeliveryStreamEncryption                                | encryption changed (--no-kms, --kms-key-arn)
+    StartDeliveryStreamEncryptionCommand  kms:CreateGrant kms:DescribeKey @kms-key                              | Firehose’s grant on the KMS key, in your name
+    TagDeliveryStreamCommand              firehose:TagDeliveryStream                                            | tags changed
+    UntagDeliveryStreamCommand            firehose:UntagDeliveryStream                                          | a --tag dropped
+    DeleteDeliveryStreamCommand           firehose:DeleteDeliveryStream                                         | teardown
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

@@ -11,6 +11,7 @@ import { isNotFound } from '../../aws/errors.js';
 import { defaultIntegrationName } from '../../config/inputs.js';
 import { pipelineArns } from '../../config/naming.js';
 import { LaceworkApiError, type EksAuditIntegration, type LaceworkApi } from '../../lacework/api.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Found, Instance, ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 
@@ -82,9 +83,9 @@ export const forticnappIntegration: ResourceType<IntegrationState> = {
   kind: 'forticnapp-integration',
   label: 'FortiCNAPP integration',
   hop: 8,
-  iam: [
-    { command: 'ListSubscriptionsByTopicCommand', actions: ['sns:ListSubscriptionsByTopic'], scope: 'topic', why: 'FortiCNAPP is subscribed to the topic' },
-  ],
+  iam: iamNeeds('topic', `
+    ListSubscriptionsByTopicCommand  sns:ListSubscriptionsByTopic | FortiCNAPP is subscribed to the topic
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

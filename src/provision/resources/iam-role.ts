@@ -32,6 +32,7 @@ import {
   parsePolicy,
   type PolicyDocument,
 } from '../policies.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Instance, ResourceType, Spec } from '../resource.js';
 import { KEYS, type RoleWhich } from './keys.js';
 
@@ -92,20 +93,20 @@ export const iamRole: ResourceType<RoleState> = {
   kind: 'iam-role',
   label: 'IAM role',
   hop: 3,
-  iam: [
-    { command: 'GetRoleCommand', actions: ['iam:GetRole'], scope: 'role', why: 'the role, its trust policy and tags' },
-    { command: 'GetRolePolicyCommand', actions: ['iam:GetRolePolicy'], scope: 'role', why: 'its inline policy as made' },
-    { command: 'CreateRoleCommand', actions: ['iam:CreateRole', 'iam:TagRole'], scope: 'role', why: 'the cross-account, Firehose and CloudWatch roles, tagged' },
-    { command: 'PutRolePolicyCommand', actions: ['iam:PutRolePolicy'], scope: 'role', why: 'each role’s inline policy' },
-    { command: 'UpdateAssumeRolePolicyCommand', actions: ['iam:UpdateAssumeRolePolicy'], scope: 'role', why: 'bring a trust policy in line (a region added or dropped, drift)' },
-    { command: 'TagRoleCommand', actions: ['iam:TagRole'], scope: 'role', why: 'tags changed' },
-    { command: 'UntagRoleCommand', actions: ['iam:UntagRole'], scope: 'role', why: 'a --tag dropped' },
-    { command: 'ListRolePoliciesCommand', actions: ['iam:ListRolePolicies'], scope: 'role', why: 'teardown: inline policies first' },
-    { command: 'DeleteRolePolicyCommand', actions: ['iam:DeleteRolePolicy'], scope: 'role', why: 'teardown' },
-    { command: 'ListAttachedRolePoliciesCommand', actions: ['iam:ListAttachedRolePolicies'], scope: 'role', why: 'teardown: detach before delete' },
-    { command: 'DetachRolePolicyCommand', actions: ['iam:DetachRolePolicy'], scope: 'role', why: 'teardown' },
-    { command: 'DeleteRoleCommand', actions: ['iam:DeleteRole'], scope: 'role', why: 'teardown' },
-  ],
+  iam: iamNeeds('role', `
+    GetRoleCommand                   iam:GetRole                  | the role, its trust policy and tags
+    GetRolePolicyCommand             iam:GetRolePolicy            | its inline policy as made
+    CreateRoleCommand                iam:CreateRole iam:TagRole   | the cross-account, Firehose and CloudWatch roles, tagged
+    PutRolePolicyCommand             iam:PutRolePolicy            | each role’s inline policy
+    UpdateAssumeRolePolicyCommand    iam:UpdateAssumeRolePolicy   | bring a trust policy in line (a region added or dropped, drift)
+    TagRoleCommand                   iam:TagRole                  | tags changed
+    UntagRoleCommand                 iam:UntagRole                | a --tag dropped
+    ListRolePoliciesCommand          iam:ListRolePolicies         | teardown: inline policies first
+    DeleteRolePolicyCommand          iam:DeleteRolePolicy         | teardown
+    ListAttachedRolePoliciesCommand  iam:ListAttachedRolePolicies | teardown: detach before delete
+    DetachRolePolicyCommand          iam:DetachRolePolicy         | teardown
+    DeleteRoleCommand                iam:DeleteRole               | teardown
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

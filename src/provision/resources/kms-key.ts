@@ -30,6 +30,7 @@ import { DEFAULTS } from '../../config/inputs.js';
 import { PARTITION, pipelineArns } from '../../config/naming.js';
 import { kmsKeyPolicy, parsePolicy } from '../policies.js';
 import { retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Found, Instance, Ref, ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 
@@ -105,26 +106,26 @@ export const kmsKey: ResourceType<KeyState> = {
   kind: 'kms-key',
   label: 'KMS key',
   hop: 4,
-  iam: [
-    { command: 'DescribeKeyCommand', actions: ['kms:DescribeKey'], scope: 'kms-key', why: 'the key behind our alias, its state' },
-    { command: 'GetKeyPolicyCommand', actions: ['kms:GetKeyPolicy'], scope: 'kms-key', why: 'its key policy as made; a key of yours can be used' },
-    { command: 'GetKeyRotationStatusCommand', actions: ['kms:GetKeyRotationStatus'], scope: 'kms-key', why: 'yearly rotation on' },
-    { command: 'ListResourceTagsCommand', actions: ['kms:ListResourceTags'], scope: 'kms-key', why: 'tags as made' },
-    { command: 'CreateKeyCommand', actions: ['kms:CreateKey'], scope: 'any', why: 'the key that encrypts bucket, topic and stream (KMS has no key ARN before it exists)' },
-    { command: 'CreateKeyCommand', actions: ['kms:TagResource'], scope: 'kms-key', why: 'the key is tagged at creation' },
-    { command: 'EnableKeyRotationCommand', actions: ['kms:EnableKeyRotation'], scope: 'kms-key', why: 'yearly key rotation' },
-    { command: 'CreateAliasCommand', actions: ['kms:CreateAlias'], scope: 'kms-alias', why: 'alias/<prefix>-key-<id>, how the key is found again' },
-    { command: 'CreateAliasCommand', actions: ['kms:CreateAlias'], scope: 'kms-key', why: 'the alias names the key' },
-    { command: 'PutKeyPolicyCommand', actions: ['kms:PutKeyPolicy'], scope: 'kms-key', why: 'key policy drift' },
-    { command: 'EnableKeyCommand', actions: ['kms:EnableKey'], scope: 'kms-key', why: 'a key someone disabled' },
-    { command: 'CancelKeyDeletionCommand', actions: ['kms:CancelKeyDeletion'], scope: 'kms-key', why: 'a key someone scheduled for deletion (it holds the data)' },
-    { command: 'TagResourceCommand', actions: ['kms:TagResource'], scope: 'kms-key', why: 'tags changed' },
-    { command: 'UntagResourceCommand', actions: ['kms:UntagResource'], scope: 'kms-key', why: 'a --tag dropped' },
-    { command: 'DeleteAliasCommand', actions: ['kms:DeleteAlias'], scope: 'kms-alias', why: 'teardown' },
-    { command: 'DeleteAliasCommand', actions: ['kms:DeleteAlias'], scope: 'kms-key', why: 'teardown' },
-    { command: 'ScheduleKeyDeletionCommand', actions: ['kms:ScheduleKeyDeletion'], scope: 'kms-key', why: 'teardown (7-day window)' },
-    { command: 'GetResourcesCommand', actions: ['tag:GetResources'], scope: 'any', why: 'a key a crashed run left without its alias' },
-  ],
+  iam: iamNeeds('kms-key', `
+    DescribeKeyCommand           kms:DescribeKey            | the key behind our alias, its state
+    GetKeyPolicyCommand          kms:GetKeyPolicy           | its key policy as made; a key of yours can be used
+    GetKeyRotationStatusCommand  kms:GetKeyRotationStatus   | yearly rotation on
+    ListResourceTagsCommand      kms:ListResourceTags       | tags as made
+    CreateKeyCommand             kms:CreateKey @any         | the key that encrypts bucket, topic and stream (KMS has no key ARN before it exists)
+    CreateKeyCommand             kms:TagResource            | the key is tagged at creation
+    EnableKeyRotationCommand     kms:EnableKeyRotation      | yearly key rotation
+    CreateAliasCommand           kms:CreateAlias @kms-alias | alias/<prefix>-key-<id>, how the key is found again
+    CreateAliasCommand           kms:CreateAlias            | the alias names the key
+    PutKeyPolicyCommand          kms:PutKeyPolicy           | key policy drift
+    EnableKeyCommand             kms:EnableKey              | a key someone disabled
+    CancelKeyDeletionCommand     kms:CancelKeyDeletion      | a key someone scheduled for deletion (it holds the data)
+    TagResourceCommand           kms:TagResource            | tags changed
+    UntagResourceCommand         kms:UntagResource          | a --tag dropped
+    DeleteAliasCommand           kms:DeleteAlias @kms-alias | teardown
+    DeleteAliasCommand           kms:DeleteAlias            | teardown
+    ScheduleKeyDeletionCommand   kms:ScheduleKeyDeletion    | teardown (7-day window)
+    GetResourcesCommand          tag:GetResources @any      | a key a crashed run left without its alias
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

@@ -6,6 +6,7 @@
 import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { isAwsError } from '../../aws/errors.js';
 import { PARTITION } from '../../config/naming.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { ResourceType } from '../resource.js';
 import { clusterPairs, filtersOf } from './clusters.js';
 import { KEYS } from './keys.js';
@@ -14,9 +15,9 @@ export const logGroup: ResourceType<{ exists: boolean }> = {
   kind: 'log-group',
   label: 'log group',
   hop: 2,
-  iam: [
-    { command: 'CreateLogGroupCommand', actions: ['logs:CreateLogGroup'], scope: 'eks-log-group', why: 'create the cluster log group when EKS has not yet' },
-  ],
+  iam: iamNeeds('eks-log-group', `
+    CreateLogGroupCommand  logs:CreateLogGroup | create the cluster log group when EKS has not yet
+  `),
 
   instances(spec) {
     const { names } = spec;

@@ -14,6 +14,7 @@ import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { isNotFound } from '../../aws/errors.js';
 import { pipelineArns } from '../../config/naming.js';
 import { retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Instance, ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 
@@ -104,12 +105,12 @@ export const s3BucketNotification: ResourceType<NotificationState> = {
   kind: 's3-bucket-notification',
   label: 'S3 notification',
   hop: 5,
-  iam: [
-    { command: 'GetBucketNotificationConfigurationCommand', actions: ['s3:GetBucketNotification'], scope: 'bucket', why: 'merge our notification with the bucket’s others' },
-    { command: 'PutBucketNotificationConfigurationCommand', actions: ['s3:PutBucketNotification'], scope: 'bucket', why: 'ObjectCreated → SNS topic' },
-    { command: 'GetTopicAttributesCommand', actions: ['sns:GetTopicAttributes'], scope: 'any', why: 'an existing bucket’s other notification topics still exist (S3 validates them)' },
-    { command: 'GetQueueUrlCommand', actions: ['sqs:GetQueueUrl'], scope: 'any', why: 'an existing bucket’s other notification queues still exist (S3 validates them)' },
-  ],
+  iam: iamNeeds('bucket', `
+    GetBucketNotificationConfigurationCommand  s3:GetBucketNotification    | merge our notification with the bucket’s others
+    PutBucketNotificationConfigurationCommand  s3:PutBucketNotification    | ObjectCreated → SNS topic
+    GetTopicAttributesCommand                  sns:GetTopicAttributes @any | an existing bucket’s other notification topics still exist (S3 validates them)
+    GetQueueUrlCommand                         sqs:GetQueueUrl @any        | an existing bucket’s other notification queues still exist (S3 validates them)
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

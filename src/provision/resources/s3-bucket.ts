@@ -33,6 +33,7 @@ import { asKeyValue, managedTags, tagMap, TAG_KEYS } from '../../aws/tags.js';
 import { DEFAULTS } from '../../config/inputs.js';
 import { bucketPolicy, parsePolicy } from '../policies.js';
 import { pause, retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 import { keyArnOf } from './kms-key.js';
@@ -69,27 +70,27 @@ export const s3Bucket: ResourceType<BucketState> = {
   kind: 's3-bucket',
   label: 'S3 bucket',
   hop: 5,
-  iam: [
-    { command: 'GetBucketPolicyCommand', actions: ['s3:GetBucketPolicy'], scope: 'bucket', why: 'bucket exists and is this account’s; its policy' },
-    { command: 'GetBucketTaggingCommand', actions: ['s3:GetBucketTagging'], scope: 'bucket', why: 'the bucket carries this deployment’s tag' },
-    { command: 'GetPublicAccessBlockCommand', actions: ['s3:GetBucketPublicAccessBlock'], scope: 'bucket', why: 'public access still blocked' },
-    { command: 'GetBucketVersioningCommand', actions: ['s3:GetBucketVersioning'], scope: 'bucket', why: 'versioning as asked' },
-    { command: 'GetBucketEncryptionCommand', actions: ['s3:GetEncryptionConfiguration'], scope: 'bucket', why: 'default encryption as asked' },
-    { command: 'GetBucketLifecycleConfigurationCommand', actions: ['s3:GetLifecycleConfiguration'], scope: 'bucket', why: 'lifecycle as asked' },
-    { command: 'GetBucketOwnershipControlsCommand', actions: ['s3:GetBucketOwnershipControls'], scope: 'bucket', why: 'ownership enforced' },
-    { command: 'CreateBucketCommand', actions: ['s3:CreateBucket', 's3:PutBucketOwnershipControls'], scope: 'bucket', why: 'the bucket, ownership enforced' },
-    { command: 'PutBucketTaggingCommand', actions: ['s3:PutBucketTagging'], scope: 'bucket', why: 'tags' },
-    { command: 'DeleteBucketTaggingCommand', actions: ['s3:PutBucketTagging'], scope: 'bucket', why: 'tags' },
-    { command: 'PutBucketOwnershipControlsCommand', actions: ['s3:PutBucketOwnershipControls'], scope: 'bucket', why: 'ownership enforced (no ACLs)' },
-    { command: 'PutPublicAccessBlockCommand', actions: ['s3:PutBucketPublicAccessBlock'], scope: 'bucket', why: 'all four public-access blocks' },
-    { command: 'PutBucketVersioningCommand', actions: ['s3:PutBucketVersioning'], scope: 'bucket', why: 'versioning' },
-    { command: 'PutBucketEncryptionCommand', actions: ['s3:PutEncryptionConfiguration'], scope: 'bucket', why: 'default encryption with the KMS key' },
-    { command: 'PutBucketLifecycleConfigurationCommand', actions: ['s3:PutLifecycleConfiguration'], scope: 'bucket', why: 'objects and old versions expire' },
-    { command: 'PutBucketPolicyCommand', actions: ['s3:PutBucketPolicy'], scope: 'bucket', why: 'TLS-only bucket policy' },
-    { command: 'ListObjectVersionsCommand', actions: ['s3:ListBucketVersions'], scope: 'bucket', why: 'teardown: empty the bucket' },
-    { command: 'DeleteObjectsCommand', actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'], scope: 'object', why: 'teardown: every version and delete marker' },
-    { command: 'DeleteBucketCommand', actions: ['s3:DeleteBucket'], scope: 'bucket', why: 'teardown' },
-  ],
+  iam: iamNeeds('bucket', `
+    GetBucketPolicyCommand                  s3:GetBucketPolicy                             | bucket exists and is this account’s; its policy
+    GetBucketTaggingCommand                 s3:GetBucketTagging                            | the bucket carries this deployment’s tag
+    GetPublicAccessBlockCommand             s3:GetBucketPublicAccessBlock                  | public access still blocked
+    GetBucketVersioningCommand              s3:GetBucketVersioning                         | versioning as asked
+    GetBucketEncryptionCommand              s3:GetEncryptionConfiguration                  | default encryption as asked
+    GetBucketLifecycleConfigurationCommand  s3:GetLifecycleConfiguration                   | lifecycle as asked
+    GetBucketOwnershipControlsCommand       s3:GetBucketOwnershipControls                  | ownership enforced
+    CreateBucketCommand                     s3:CreateBucket s3:PutBucketOwnershipControls  | the bucket, ownership enforced
+    PutBucketTaggingCommand                 s3:PutBucketTagging                            | tags
+    DeleteBucketTaggingCommand              s3:PutBucketTagging                            | tags
+    PutBucketOwnershipControlsCommand       s3:PutBucketOwnershipControls                  | ownership enforced (no ACLs)
+    PutPublicAccessBlockCommand             s3:PutBucketPublicAccessBlock                  | all four public-access blocks
+    PutBucketVersioningCommand              s3:PutBucketVersioning                         | versioning
+    PutBucketEncryptionCommand              s3:PutEncryptionConfiguration                  | default encryption with the KMS key
+    PutBucketLifecycleConfigurationCommand  s3:PutLifecycleConfiguration                   | objects and old versions expire
+    PutBucketPolicyCommand                  s3:PutBucketPolicy                             | TLS-only bucket policy
+    ListObjectVersionsCommand               s3:ListBucketVersions                          | teardown: empty the bucket
+    DeleteObjectsCommand                    s3:DeleteObject s3:DeleteObjectVersion @object | teardown: every version and delete marker
+    DeleteBucketCommand                     s3:DeleteBucket                                | teardown
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

@@ -1,6 +1,7 @@
 /** With `--sqs-queue-arn`: we subscribe that queue to the topic ourselves (otherwise FortiCNAPP subscribes itself). */
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { isAwsError, isNotFound } from '../../aws/errors.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { ResourceType } from '../resource.js';
 import { subscriptionsOf } from './forticnapp-integration.js';
 import { KEYS } from './keys.js';
@@ -9,10 +10,10 @@ export const snsSubscription: ResourceType<{ confirmed: boolean }> = {
   kind: 'sns-subscription',
   label: 'SNS subscription',
   hop: 7,
-  iam: [
-    { command: 'SubscribeCommand', actions: ['sns:Subscribe'], scope: 'topic', why: '--sqs-queue-arn' },
-    { command: 'UnsubscribeCommand', actions: ['sns:Unsubscribe'], scope: 'topic', why: 'teardown of --sqs-queue-arn' },
-  ],
+  iam: iamNeeds('topic', `
+    SubscribeCommand    sns:Subscribe   | --sqs-queue-arn
+    UnsubscribeCommand  sns:Unsubscribe | teardown of --sqs-queue-arn
+  `),
 
   instances(spec) {
     const queueArn = spec.inputs.sqsQueueArn;

@@ -17,6 +17,7 @@ import { asKeyValue, managedTags, tagMap, tagsToRemove } from '../../aws/tags.js
 import { pipelineArns } from '../../config/naming.js';
 import { parsePolicy, topicPolicy } from '../policies.js';
 import { retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { ResourceType } from '../resource.js';
 import { KEYS } from './keys.js';
 import { keyArnOf } from './kms-key.js';
@@ -31,15 +32,15 @@ export const snsTopic: ResourceType<TopicState> = {
   kind: 'sns-topic',
   label: 'SNS topic',
   hop: 6,
-  iam: [
-    { command: 'GetTopicAttributesCommand', actions: ['sns:GetTopicAttributes'], scope: 'topic', why: 'topic exists; its policy and key' },
-    { command: 'ListTagsForResourceCommand', actions: ['sns:ListTagsForResource'], scope: 'topic', why: 'tags as made' },
-    { command: 'CreateTopicCommand', actions: ['sns:CreateTopic', 'sns:TagResource'], scope: 'topic', why: 'the topic, KMS-encrypted, tagged' },
-    { command: 'SetTopicAttributesCommand', actions: ['sns:SetTopicAttributes'], scope: 'topic', why: 'topic policy: FortiCNAPP may subscribe, the bucket may publish; its key' },
-    { command: 'TagResourceCommand', actions: ['sns:TagResource'], scope: 'topic', why: 'tags changed' },
-    { command: 'UntagResourceCommand', actions: ['sns:UntagResource'], scope: 'topic', why: 'a --tag dropped' },
-    { command: 'DeleteTopicCommand', actions: ['sns:DeleteTopic'], scope: 'topic', why: 'teardown' },
-  ],
+  iam: iamNeeds('topic', `
+    GetTopicAttributesCommand   sns:GetTopicAttributes          | topic exists; its policy and key
+    ListTagsForResourceCommand  sns:ListTagsForResource         | tags as made
+    CreateTopicCommand          sns:CreateTopic sns:TagResource | the topic, KMS-encrypted, tagged
+    SetTopicAttributesCommand   sns:SetTopicAttributes          | topic policy: FortiCNAPP may subscribe, the bucket may publish; its key
+    TagResourceCommand          sns:TagResource                 | tags changed
+    UntagResourceCommand        sns:UntagResource               | a --tag dropped
+    DeleteTopicCommand          sns:DeleteTopic                 | teardown
+  `),
 
   instances(spec) {
     const { inputs, names } = spec;

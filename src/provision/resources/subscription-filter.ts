@@ -11,6 +11,7 @@ import { AppError } from '../../errors.js';
 import { isAwsError, isNotFound } from '../../aws/errors.js';
 import { pipelineArns } from '../../config/naming.js';
 import { retryWhileNotReady } from '../retry.js';
+import { iamNeeds } from '../../aws/iam.js';
 import type { Ctx, Instance, ResourceType } from '../resource.js';
 import { clusterPairs, filtersOf } from './clusters.js';
 import { KEYS } from './keys.js';
@@ -51,12 +52,12 @@ export const subscriptionFilter: ResourceType<FilterState> = {
   kind: 'subscription-filter',
   label: 'subscription filter',
   hop: 3,
-  iam: [
-    { command: 'DescribeSubscriptionFiltersCommand', actions: ['logs:DescribeSubscriptionFilters'], scope: 'eks-log-group', why: 'free filter slots; our filter as made; the log group exists' },
-    { command: 'PutSubscriptionFilterCommand', actions: ['logs:PutSubscriptionFilter', 'iam:PassRole'], scope: 'eks-log-group', why: 'stream the audit log group to Firehose with the CloudWatch role' },
-    { command: 'DeleteSubscriptionFilterCommand', actions: ['logs:DeleteSubscriptionFilter'], scope: 'eks-log-group', why: 'teardown, or a cluster dropped' },
-    { command: 'ListServiceQuotasCommand', actions: ['servicequotas:ListServiceQuotas'], scope: 'any', why: 'the subscription-filter quota, when a log group is nearly full' },
-  ],
+  iam: iamNeeds('eks-log-group', `
+    DescribeSubscriptionFiltersCommand  logs:DescribeSubscriptionFilters        | free filter slots; our filter as made; the log group exists
+    PutSubscriptionFilterCommand        logs:PutSubscriptionFilter iam:PassRole | stream the audit log group to Firehose with the CloudWatch role
+    DeleteSubscriptionFilterCommand     logs:DeleteSubscriptionFilter           | teardown, or a cluster dropped
+    ListServiceQuotasCommand            servicequotas:ListServiceQuotas @any    | the subscription-filter quota, when a log group is nearly full
+  `),
 
   instances(spec) {
     const { names, inputs } = spec;
