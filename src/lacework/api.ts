@@ -73,7 +73,8 @@ export interface LaceworkApi {
    * saying the platform cannot assume the new role yet (IAM propagation) is retried, until `retryFor` ms (default
    * 120000, before scaling) have gone by. A 401 is never retried. After a 5xx or a network error the next attempt
    * first looks for an integration the lost request may already have made, so no duplicate.
-   * @throws UserAbort (or the signal's AppError reason) when `signal` aborts, including during a backoff pause.
+   * @throws UserAbort (or the signal's AppError reason) when `signal` aborts, including during a backoff pause;
+   *   a request already sent is awaited first (its integration may exist then: the caller rolls it back).
    */
   createEksAudit(input: EksAuditInput, opts?: CallOptions & { retryFor?: number }): Promise<EksAuditIntegration>;
   /**
@@ -464,7 +465,9 @@ export function createLaceworkApi(creds: LaceworkCredentials, opts: LaceworkApiO
             if (existing !== undefined) return existing;
           }
           try {
-            const reply = await call('POST', CLOUD_ACCOUNTS_PATH, body, signal);
+            // Not cut short by the signal once sent: the platform may make the integration anyway, and only an
+            // awaited answer lets the caller roll it back (the signal still ends the retries and pauses).
+            const reply = await call('POST', CLOUD_ACCOUNTS_PATH, body, undefined);
             if (!isOk(reply.status)) throw apiError('POST', CLOUD_ACCOUNTS_PATH, reply);
             return integrationFrom('POST', CLOUD_ACCOUNTS_PATH, reply);
           } catch (err) {

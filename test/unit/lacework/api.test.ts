@@ -579,6 +579,18 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
     expect(creates(fake)).toHaveLength(1);
   });
 
+  it('a create already sent is awaited when the signal aborts: the integration it made is there to roll back', async () => {
+    const { fake, api } = await setup();
+    fake.addRule({ method: 'POST', path: '/api/v2/CloudAccounts', delayMs: 200, times: 1 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const err = await caught(api.createEksAudit(INPUT, { signal: controller.signal }));
+    expect(err).toBeInstanceOf(UserAbort);
+    // The answer came back (201) before the abort was reported; the caller finds the integration and removes it.
+    expect(creates(fake).map((r) => r.status)).toEqual([201]);
+    expect(fake.integrations.size).toBe(1);
+  });
+
   it('stops with the signal\'s own AppError reason', async () => {
     const { fake, api } = await setup();
     fake.addRule({ method: 'GET', status: 503 });
