@@ -223,6 +223,11 @@ export const kmsKey: ResourceType<KeyState> = {
   async delete(ctx, inst, ref) {
     const kms = await ctx.aws.kms(inst.region);
     const alias = typeof ref.alias === 'string' ? ref.alias : undefined;
+    // A key found without its alias (a stray): since then this run (create adopts it) or another may have given it
+    // the alias; then it is the deployment's key, and stays.
+    if (!alias && (await describe(ctx, inst.region, ctx.spec.names.kmsAlias))?.KeyId === ref.id) {
+      return { outcome: 'kept', why: 'it is the deployment’s key (its alias points to it)' };
+    }
     if (alias) {
       await kms.send(new DeleteAliasCommand({ AliasName: alias })).catch((e) => {
         if (!isNotFound(e)) throw e;
