@@ -51,6 +51,19 @@ export function isNotFound(err: unknown): boolean {
   );
 }
 
+/**
+ * The call's answer, or undefined where AWS answers that the resource does not exist (`isNotFound`).
+ * @throws every other error of the call, as is.
+ */
+export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export function isAccessDenied(err: unknown): boolean {
   return (
     isAwsError(err, 'AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError', 'Forbidden') ||

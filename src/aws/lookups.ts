@@ -14,7 +14,7 @@ import type { Cluster } from '@aws-sdk/client-eks';
 import pMap from 'p-map';
 import { UsageError } from '../errors.js';
 import type { AwsClients } from './clients.js';
-import { describeAwsError, errName, httpStatus, isAccessDenied, isNotFound } from './errors.js';
+import { describeAwsError, errName, httpStatus, isAccessDenied, isNotFound, unlessNotFound } from './errors.js';
 
 /** Names of SDK errors that mean AWS refused the credentials themselves (not a permission). */
 const REJECTED_CREDENTIALS = [
@@ -189,12 +189,7 @@ export async function listClusters(aws: AwsClients, region: string): Promise<str
 export async function describeCluster(aws: AwsClients, region: string, name: string): Promise<Cluster | undefined> {
   const { DescribeClusterCommand } = await import('@aws-sdk/client-eks');
   const client = await aws.eks(region);
-  try {
-    return (await client.send(new DescribeClusterCommand({ name }))).cluster;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(client.send(new DescribeClusterCommand({ name }))))?.cluster;
 }
 
 /** Whether a cluster sends the `audit` control-plane log type to CloudWatch Logs. */

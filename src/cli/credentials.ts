@@ -5,18 +5,14 @@
  * question (the recorded path as its default). Nothing found: a problem line naming the flags.
  */
 import { UsageError } from '../errors.js';
-import { readKeyFile, resolveCredentials, type CredentialInputs, type LaceworkCredentials } from '../lacework/credentials.js';
+import { credentialInputs, readKeyFile, resolveCredentials, type CredentialInputs, type CredentialOrigin, type LaceworkCredentials } from '../lacework/credentials.js';
+import type { LaceworkApi } from '../lacework/api.js';
 import type { CredentialSource } from '../state/record.js';
 import type { Session } from './session.js';
 
 /** The problem line for credentials that are incomplete. */
 export function missingCredentialsProblem(missing: string[], why = ''): string {
   return `FortiCNAPP credentials are incomplete (missing ${missing.join(', ')}): pass --api-key-file <downloaded key file>, or --account, --api-key and --api-secret (or LW_ACCOUNT, LW_API_KEY, LW_API_SECRET, or a ~/.lacework.toml profile with --profile).${why ? ` ${why}` : ''}`;
-}
-
-/** The credential flags of a command's options. */
-export function credentialFlags(opts: CredentialInputs): CredentialInputs {
-  return { account: opts.account, subaccount: opts.subaccount, apiKey: opts.apiKey, apiSecret: opts.apiSecret, apiKeyFile: opts.apiKeyFile, profile: opts.profile };
 }
 
 /**
@@ -66,4 +62,21 @@ export async function credentialsFor(given: CredentialInputs, s: Session, record
 /** What the deployment record keeps of the credentials: where they came from, never the secret. */
 export function credentialSource(c: LaceworkCredentials): CredentialSource {
   return { account: c.account, ...(c.subaccount ? { subaccount: c.subaccount } : {}), ...(c.origin.keyFile ? { keyFile: c.origin.keyFile } : {}), ...(c.origin.profile ? { profile: c.origin.profile } : {}) };
+}
+
+/**
+ * The provisioner's `connect` callback for a command's credential flags: credentials (see `credentialsFor`)
+ * to a FortiCNAPP API client. `used` tells afterwards which key file or profile served, for the commands
+ * the run prints.
+ */
+export function laceworkConnector(opts: CredentialInputs, s: Session, why: string) {
+  const used: CredentialOrigin = {};
+  const connect = async (source: CredentialSource | undefined, needed: boolean): Promise<LaceworkApi | undefined> => {
+    const c = await credentialsFor(credentialInputs(opts), s, source, needed, why);
+    if (!c) return undefined;
+    Object.assign(used, c.origin);
+    const { createLaceworkApi } = await import('../lacework/api.js');
+    return createLaceworkApi(c);
+  };
+  return { connect, used };
 }

@@ -10,10 +10,10 @@ import { createAwsClients } from '../aws/clients.js';
 import { explain } from '../aws/errors.js';
 import { checkAwsAccountId, checkRegion } from '../config/validate.js';
 import { resolveFlags, type SetupOptions } from '../config/resolve.js';
-import { resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
+import { credentialInputs, resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
 import type { ProvisionEvent } from '../provision/events.js';
 import { accountInputs, forEachAccount, inventory, members, problemOf, worstExitCode, type Member, type OrgSelection } from '../org/run.js';
-import { credentialFlags, credentialSource, missingCredentialsProblem } from './credentials.js';
+import { credentialSource, missingCredentialsProblem } from './credentials.js';
 import { retryCommand } from './hints.js';
 import { counts, setupVerdict, teardownVerdict, type Report } from './report.js';
 import { progressPrinter } from './render.js';
@@ -91,7 +91,7 @@ function accountProgress(s: Session): (m: Member, op: 'plan' | 'apply' | 'status
 }
 
 async function credentials(opts: Opts, needed: boolean): Promise<LaceworkCredentials | undefined> {
-  const c = await resolveCredentials(credentialFlags(opts), process.env);
+  const c = await resolveCredentials(credentialInputs(opts), process.env);
   if (c.credentials) return c.credentials;
   if (needed) throw new UsageError(missingCredentialsProblem(c.missing), 'NoCredentials');
   return undefined;
@@ -170,6 +170,18 @@ export async function organizationCommand(
   await lacework?.verify();
   const { members: list } = await members(base, sel, { stateDir: s.stateDir, ...(regionHint ? { regionHint } : {}), ...(lacework ? { lacework } : {}) });
   const progress = accountProgress(s);
+  /** An account's step with its live row: a failure marks the row with the account's problem and is passed on. */
+  const step =
+    <T>(op: Parameters<typeof progress>[1], fn: (m: Member, p: ReturnType<typeof progress>) => Promise<T>) =>
+    async (m: Member): Promise<T> => {
+      const p = progress(m, op);
+      try {
+        return await fn(m, p);
+      } catch (err) {
+        p.finish(false, problemOf(err, sel.roleName));
+        throw err;
+      }
+    };
   const deployment = await import('../provision/deployment.js');
 
   if (name === 'setup' || name === 'plan') {
@@ -179,22 +191,16 @@ export async function organizationCommand(
     const plans = await forEachAccount(
       list,
       sel.concurrency,
-      async (m) => {
-        const p = progress(m, 'plan');
-        try {
-          const { inputs, skipped } = await accountInputs(m, sharedInputs, clusterSel, opts.prefix);
-          if (!inputs) {
-            p.finish(true, 'no cluster selected here');
-            return { skipped };
-          }
-          const sp = await deployment.planSetup(m.env, { inputs, homeRegionGiven: !!opts.homeRegion, laceworkAccount: (creds as LaceworkCredentials).account });
-          p.finish(sp.conflicts.length === 0, sp.conflicts.length === 0 ? `${sp.plan.items.filter((i) => i.action !== 'keep').length} to change` : `${sp.conflicts.length} conflicts`);
-          return { sp, skipped };
-        } catch (err) {
-          p.finish(false, problemOf(err, sel.roleName));
-          throw err;
+      step('plan', async (m, p) => {
+        const { inputs, skipped } = await accountInputs(m, sharedInputs, clusterSel, opts.prefix);
+        if (!inputs) {
+          p.finish(true, 'no cluster selected here');
+          return { skipped };
         }
-      },
+        const sp = await deployment.planSetup(m.env, { inputs, homeRegionGiven: !!opts.homeRegion, laceworkAccount: (creds as LaceworkCredentials).account });
+        p.finish(sp.conflicts.length === 0, sp.conflicts.length === 0 ? `${sp.plan.items.filter((i) => i.action !== 'keep').length} to change` : `${sp.conflicts.length} conflicts`);
+        return { sp, skipped };
+      }),
       s.signal,
     );
     const planRows: Row[] = plans.map((r) => {
@@ -238,13 +244,12 @@ export async function organizationCommand(
     const applied = await forEachAccount(
       list.filter((m) => plans.find((p) => p.id === m.id && (p.value as { sp?: unknown })?.sp)),
       sel.concurrency,
-      async (m) => {
-        const sp = (plans.find((p) => p.id === m.id)?.value as { sp: Awaited<ReturnType<typeof deployment.planSetup>> }).sp;
-        const p = progress(m, 'apply');
+      step('apply', async (m, p) => {
+        const sp = (plans.find((x) => x.id === m.id)?.value as { sp: Awaited<ReturnType<typeof deployment.planSetup>> }).sp;
         const r = await deployment.applySetup(sp, { emit: p.emit, signal: s.signal, ...(opts.rollback === false ? { noRollback: true } : {}), credentialSource: credentialSource(creds as LaceworkCredentials) });
         p.finish(r.status === 'ok', r.status === 'ok' ? (r.upToDate ? 'up to date' : counts(r.results)) : r.failure ? explain(r.failure.error) : r.status);
         return r;
-      },
+      }),
       s.signal,
     );
     const rows: Row[] = planRows.map((row) => {
@@ -273,22 +278,19 @@ export async function organizationCommand(
     const out = await forEachAccount(
       list,
       sel.concurrency,
-      async (m) => {
-        const p = progress(m, 'teardown');
-        try {
-          const tp = await deployment.planTeardown(m.env, { ...(opts.prefix ? { prefix: opts.prefix } : {}) });
-          const r = await deployment.applyTeardown(tp, { emit: p.emit, signal: s.signal });
-          p.finish(r.failures.length === 0, r.failures.length === 0 ? `removed (${counts(r.results)})` : `${r.failures.length} left`);
-          return r;
-        } catch (err) {
-          if (err instanceof UsageError && err.code === deployment.UNKNOWN_DEPLOYMENT) {
-            p.finish(true, 'nothing to remove');
-            return undefined;
-          }
-          p.finish(false, problemOf(err, sel.roleName));
+      step('teardown', async (m, p) => {
+        const tp = await deployment.planTeardown(m.env, { ...(opts.prefix ? { prefix: opts.prefix } : {}) }).catch((err: unknown) => {
+          if (err instanceof UsageError && err.code === deployment.UNKNOWN_DEPLOYMENT) return undefined;
           throw err;
+        });
+        if (!tp) {
+          p.finish(true, 'nothing to remove');
+          return undefined;
         }
-      },
+        const r = await deployment.applyTeardown(tp, { emit: p.emit, signal: s.signal });
+        p.finish(r.failures.length === 0, r.failures.length === 0 ? `removed (${counts(r.results)})` : `${r.failures.length} left`);
+        return r;
+      }),
       s.signal,
     );
     const rows: Row[] = out.map((a) => {
@@ -317,30 +319,24 @@ export async function organizationCommand(
   const out = await forEachAccount(
     list,
     sel.concurrency,
-    async (m) => {
-      const p = progress(m, 'status');
-      try {
-        const report = await checkStatus(m.env, { ...(opts.prefix ? { prefix: opts.prefix } : {}) }).catch((err: unknown) => {
-          if (err instanceof UsageError && err.code === deployment.UNKNOWN_DEPLOYMENT) return undefined;
-          throw err;
-        });
-        const where = regions.length > 0 ? regions : [...new Set(report ? Object.keys(report.inputs.regionClusters) : [])];
-        const clusters = await inventory(m, where);
-        const pipelineOk = !!report && !report.checks.some((c) => c.state === 'fail' && !['eks-audit-logging', 'log-group', 'subscription-filter'].includes(c.check));
-        const rows = clusters.map(({ region, cluster }) => {
-          const connected = report?.inputs.regionClusters[region]?.includes(cluster.name) ?? false;
-          const filterOk = connected && !!report?.checks.find((c) => c.check === 'subscription-filter' && c.region === region && c.resource.includes(`-${cluster.name}-eks-cw-`))?.state.match(/ok|warn/);
-          const covered = !!cluster.auditEnabled && filterOk && pipelineOk;
-          return { region, cluster: cluster.name, status: cluster.status, auditLogging: cluster.auditEnabled ?? null, subscriptionFilter: filterOk, pipelineHealthy: pipelineOk, covered };
-        });
-        const covered = rows.filter((r) => r.covered).length;
-        p.finish(covered === rows.length, `${covered} of ${rows.length} clusters covered`);
-        return { report, rows, covered };
-      } catch (err) {
-        p.finish(false, problemOf(err, sel.roleName));
+    step('status', async (m, p) => {
+      const report = await checkStatus(m.env, { ...(opts.prefix ? { prefix: opts.prefix } : {}) }).catch((err: unknown) => {
+        if (err instanceof UsageError && err.code === deployment.UNKNOWN_DEPLOYMENT) return undefined;
         throw err;
-      }
-    },
+      });
+      const where = regions.length > 0 ? regions : [...new Set(report ? Object.keys(report.inputs.regionClusters) : [])];
+      const clusters = await inventory(m, where);
+      const pipelineOk = !!report && !report.checks.some((c) => c.state === 'fail' && !['eks-audit-logging', 'log-group', 'subscription-filter'].includes(c.check));
+      const rows = clusters.map(({ region, cluster }) => {
+        const connected = report?.inputs.regionClusters[region]?.includes(cluster.name) ?? false;
+        const filterOk = connected && !!report?.checks.find((c) => c.check === 'subscription-filter' && c.region === region && c.resource.includes(`-${cluster.name}-eks-cw-`))?.state.match(/ok|warn/);
+        const covered = !!cluster.auditEnabled && filterOk && pipelineOk;
+        return { region, cluster: cluster.name, status: cluster.status, auditLogging: cluster.auditEnabled ?? null, subscriptionFilter: filterOk, pipelineHealthy: pipelineOk, covered };
+      });
+      const covered = rows.filter((r) => r.covered).length;
+      p.finish(covered === rows.length, `${covered} of ${rows.length} clusters covered`);
+      return { report, rows, covered };
+    }),
     s.signal,
   );
   const rows: Row[] = out.map((a) => {

@@ -130,6 +130,12 @@ export function progressPrinter(o: Output): (e: ProvisionEvent) => void {
 
 const PHASES: Record<string, string> = { rollback: 'Rolling back', teardown: 'Tearing down', remove: 'Removing what the inputs no longer want' };
 
+/** The line a phase that prints one (`PHASES`) prints; a rollback in yellow. */
+function phaseLine(o: Output, e: { phase: string; message?: string }): string {
+  const text = `${PHASES[e.phase]}${e.message ? `: ${e.message}` : '…'}`;
+  return e.phase === 'rollback' ? o.c.yellow(text) : text;
+}
+
 /** Plain timestamped lines, one per event (stderr is not a terminal, or --no-color / NO_COLOR). */
 export function plainProgress(o: Output): (e: ProvisionEvent) => void {
   const names = new Map<string, string>();
@@ -137,7 +143,7 @@ export function plainProgress(o: Output): (e: ProvisionEvent) => void {
   return (e) => {
     switch (e.type) {
       case 'phase':
-        if (PHASES[e.phase]) line((e.phase === 'rollback' ? o.c.yellow : (x: string) => x)(`${PHASES[e.phase]}${e.message ? `: ${e.message}` : '…'}`));
+        if (PHASES[e.phase]) line(phaseLine(o, e));
         break;
       case 'start': {
         const label = labelOf(e.label, e.name, e.region);
@@ -230,7 +236,7 @@ export function liveProgress(o: Output, opts: { now?: () => number; intervalMs?:
   return (e) => {
     switch (e.type) {
       case 'phase':
-        if (PHASES[e.phase]) permanent((e.phase === 'rollback' ? o.c.yellow : (x: string) => x)(`${PHASES[e.phase]}${e.message ? `: ${e.message}` : '…'}`));
+        if (PHASES[e.phase]) permanent(phaseLine(o, e));
         break;
       case 'start': {
         const label = labelOf(e.label, e.name, e.region);

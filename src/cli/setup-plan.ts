@@ -6,10 +6,10 @@
 import { UsageError } from '../errors.js';
 import { createAwsClients, type AwsClients } from '../aws/clients.js';
 import { resolveFlags, type SetupOptions } from '../config/resolve.js';
-import { resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
+import { credentialInputs, resolveCredentials, type LaceworkCredentials } from '../lacework/credentials.js';
 import type { SetupPlan } from '../provision/deployment.js';
 import type { Inputs } from '../config/inputs.js';
-import { credentialFlags, missingCredentialsProblem } from './credentials.js';
+import { missingCredentialsProblem } from './credentials.js';
 import type { InForce } from './hints.js';
 import { say, warn } from './render.js';
 import type { Session } from './session.js';
@@ -34,7 +34,7 @@ async function fromFlags(opts: SetupOptions, command: 'setup' | 'plan') {
   const problems = [...resolved.problems];
   let credentials: LaceworkCredentials | undefined;
   try {
-    const c = await resolveCredentials(credentialFlags(opts), process.env);
+    const c = await resolveCredentials(credentialInputs(opts), process.env);
     if (c.credentials) credentials = c.credentials;
     else problems.push(missingCredentialsProblem(c.missing));
   } catch (err) {

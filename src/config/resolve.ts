@@ -27,34 +27,42 @@ import {
   type ArnKind,
 } from './validate.js';
 
-/** Option values as commander gives them (kebab-case flags camel-cased). */
-export interface SetupOptions {
-  regionClusters?: string[];
-  homeRegion?: string;
+/** Credential flag values as the user gave them (not merged with the environment: resolveCredentials does that). */
+export interface CredentialInputs {
   account?: string;
   subaccount?: string;
   apiKey?: string;
   apiSecret?: string;
   apiKeyFile?: string;
   profile?: string;
+}
+
+/** Option values as commander gives them (kebab-case flags camel-cased). */
+export interface SetupOptions
+  extends CredentialInputs,
+    Pick<
+      SetupAnswers,
+      | 'homeRegion'
+      | 'prefix'
+      | 'integrationName'
+      | 'filterPattern'
+      | 'laceworkAwsAccountId'
+      | 'existingBucketArn'
+      | 'existingCaRoleArn'
+      | 'existingCaExternalId'
+      | 'existingFirehoseRoleArn'
+      | 'existingCwRoleArn'
+      | 'kmsKeyArn'
+      | 'sqsQueueArn'
+    > {
+  regionClusters?: string[];
   awsProfile?: string;
-  prefix?: string;
-  integrationName?: string;
   tag?: string[];
-  filterPattern?: string;
-  laceworkAwsAccountId?: string;
-  existingBucketArn?: string;
-  existingCaRoleArn?: string;
-  existingCaExternalId?: string;
-  existingFirehoseRoleArn?: string;
-  existingCwRoleArn?: string;
-  kmsKeyArn?: string;
   /** commander's `--no-kms`: true unless the flag was given. */
   kms?: boolean;
   bucketLifecycleDays?: string;
   /** commander's `--no-bucket-versioning`: true unless the flag was given. */
   bucketVersioning?: boolean;
-  sqsQueueArn?: string;
   /** commander's `--no-enable-audit-logging`: true unless the flag was given. */
   enableAuditLogging?: boolean;
   nonInteractive?: boolean;

@@ -46,15 +46,9 @@ export interface CredentialOrigin {
   profile?: string;
 }
 
-/** Credential flag values as the user gave them (not merged with the environment: resolveCredentials does that). */
-export interface CredentialInputs {
-  account?: string;
-  subaccount?: string;
-  apiKey?: string;
-  apiSecret?: string;
-  apiKeyFile?: string;
-  profile?: string;
-}
+import type { CredentialInputs } from '../config/resolve.js';
+
+export type { CredentialInputs };
 
 /** Just the credential flags of a command's options (whatever else the options hold stays out). */
 export function credentialInputs(opts: CredentialInputs): CredentialInputs {

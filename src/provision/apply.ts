@@ -260,18 +260,18 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
   if (!keepForRetry && !env.noRollback) {
     made.push(...(await halfMade(plan.items.filter((i) => walked.failed.has(i.key) && started.has(i.key)), env.ctxFor(desired, new AbortController().signal, () => {}))));
   }
-  if (keepForRetry || env.noRollback || made.length === 0) {
-    return {
-      status: interrupted ? 'interrupted' : 'failed',
-      results,
-      ...(failure ? { failure } : {}),
-      rolledBack: made.length === 0,
-      keptForRetry: keepForRetry,
-      leftovers: madeResults,
-      removeFailures: [],
-      refs,
-    };
-  }
+  /** The outcome of a run that did not finish: what is left of it, and whether that is on purpose. */
+  const unfinished = (leftovers: ResourceResult[], keptForRetry: boolean): ApplyOutcome => ({
+    status: interrupted ? 'interrupted' : 'failed',
+    results,
+    ...(failure ? { failure } : {}),
+    rolledBack: leftovers.length === 0,
+    keptForRetry,
+    leftovers,
+    removeFailures: [],
+    refs,
+  });
+  if (keepForRetry || env.noRollback || made.length === 0) return unfinished(madeResults, keepForRetry);
 
   // Rollback: this run's changes, newest dependents first (the same graph reversed). Not interrupted by the
   // first Ctrl+C (a second one exits at once; the journal says what is left).
@@ -311,14 +311,5 @@ export async function applyPlan(plan: Plan, env: ApplyEnv): Promise<ApplyOutcome
     const m = madeByKey.get(key) as Made;
     leftovers.push(resultOf(m.item, m.op === 'update' ? 'changed' : 'created', m.ref));
   }
-  return {
-    status: interrupted ? 'interrupted' : 'failed',
-    results,
-    ...(failure ? { failure } : {}),
-    rolledBack: leftovers.length === 0,
-    keptForRetry: false,
-    leftovers,
-    removeFailures: [],
-    refs,
-  };
+  return unfinished(leftovers, false);
 }

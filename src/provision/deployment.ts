@@ -10,7 +10,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { bucketRegion, callerAccount } from '../aws/lookups.js';
 import { isNotFound } from '../aws/errors.js';
 import { resourceTags } from '../aws/tags.js';
-import { DEFAULTS, type Inputs } from '../config/inputs.js';
+import { DEFAULTS, defaultInputs, type Inputs } from '../config/inputs.js';
 import { KNOWN_REGIONS } from '../config/regions.js';
 import { deploymentIdFor, makeNames, newExternalId, type Names } from '../config/naming.js';
 import type { LaceworkApi } from '../lacework/api.js';
@@ -85,7 +85,7 @@ function legacyRecord(j: ReadJournal): DeploymentRecord {
     (clusters[s.region] ??= {})[cluster] = { auditBefore: !turnedOn.has(`${s.region}/${cluster}`) };
   }
   const intg = live.get(KEYS.integration)?.done[0]?.ref;
-  const { regionClusters: _, ...inputs } = { ...defaults(j.header.homeRegion, j.header.prefix), ...last };
+  const { regionClusters: _, ...inputs } = { ...defaultInputs(j.header.homeRegion, j.header.prefix), ...last };
   return {
     v: RECORD_VERSION,
     deploymentId: j.header.deploymentId,
@@ -99,21 +99,6 @@ function legacyRecord(j: ReadJournal): DeploymentRecord {
     clusters,
     updatedAt: j.header.at,
     tool: j.header.tool,
-  };
-}
-
-function defaults(homeRegion: string, prefix: string): Inputs {
-  return {
-    regionClusters: {},
-    homeRegion,
-    prefix,
-    tags: {},
-    filterPattern: DEFAULTS.filterPattern,
-    laceworkAwsAccountId: DEFAULTS.laceworkAwsAccountId,
-    noKms: false,
-    bucketLifecycleDays: DEFAULTS.bucketLifecycleDays,
-    bucketVersioning: true,
-    enableAuditLogging: true,
   };
 }
 
@@ -511,7 +496,7 @@ export async function planDiscoveredTeardown(env: AccountEnv, opts: { deployment
   const homeRegion = d.homeRegion ?? revealed.home ?? opts.regions[0] ?? 'us-east-1';
   const clusters: DeploymentRecord['clusters'] = {};
   for (const c of await clustersWithFilters(env.aws, regions, prefix, d.deploymentId)) (clusters[c.region] ??= {})[c.cluster] = { auditBefore: null };
-  const { regionClusters: _, ...inputs } = defaults(homeRegion, prefix);
+  const { regionClusters: _, ...inputs } = defaultInputs(homeRegion, prefix);
   const record: DeploymentRecord = { v: RECORD_VERSION, deploymentId: d.deploymentId, accountId, prefix, homeRegion, status: 'applying', inputs, externalId: '', clusters, updatedAt: new Date().toISOString(), tool: TOOL };
   const located: Located = { accountId, prefix, deploymentId: d.deploymentId, searched: regions, warnings: [] };
   const lw = await connected(env, opts.connect, undefined, true);

@@ -6,7 +6,7 @@
 import { UsageError } from '../../errors.js';
 import { createAwsClients } from '../../aws/clients.js';
 import type { CredentialInputs } from '../../lacework/credentials.js';
-import { credentialFlags, credentialsFor } from '../credentials.js';
+import { laceworkConnector } from '../credentials.js';
 import { setupCommand, type InForce } from '../hints.js';
 import { statusLines, type Report } from '../report.js';
 import type { Session } from '../session.js';
@@ -24,30 +24,21 @@ export async function statusCommand(opts: StatusOptions, s: Session): Promise<Re
   if (problems.length > 0) throw new UsageError(problems);
   const aws = createAwsClients({ ...(opts.awsProfile ? { profile: opts.awsProfile } : {}) });
   const regionHint = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
-  const flags = credentialFlags(opts);
-  let keyFileUsed: string | undefined;
-  let profileUsed: string | undefined;
+  const lacework = laceworkConnector(opts, s, '');
   const { checkStatus } = await import('../../provision/verify.js');
   const report = await checkStatus(
     { aws, stateDir: s.stateDir, ...(regionHint ? { regionHint } : {}) },
     {
       ...(opts.deployment ? { deploymentId: opts.deployment } : {}),
       ...(opts.prefix ? { prefix: opts.prefix } : {}),
-      connect: async (source) => {
-        const c = await credentialsFor(flags, s, source, false, '');
-        if (!c) return undefined;
-        keyFileUsed = c.origin.keyFile;
-        profileUsed = c.origin.profile;
-        const { createLaceworkApi } = await import('../../lacework/api.js');
-        return createLaceworkApi(c);
-      },
+      connect: (source) => lacework.connect(source, false),
     },
   );
   const inForce: InForce = {
     stateDir: s.stateDir,
     ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
-    ...(keyFileUsed ? { apiKeyFile: keyFileUsed } : {}),
-    ...(profileUsed && opts.profile ? { profile: profileUsed } : {}),
+    ...(lacework.used.keyFile ? { apiKeyFile: lacework.used.keyFile } : {}),
+    ...(lacework.used.profile && opts.profile ? { profile: lacework.used.profile } : {}),
   };
   const setupFix = `run setup again, it repairs this: ${setupCommand(report.inputs, inForce)}`;
   const failing = report.checks.filter((c) => c.state === 'fail');

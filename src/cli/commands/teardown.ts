@@ -9,7 +9,7 @@ import { createAwsClients } from '../../aws/clients.js';
 import { deploymentFlagProblems } from '../flags.js';
 import type { CredentialInputs } from '../../lacework/credentials.js';
 import type { TeardownPlan } from '../../provision/deployment.js';
-import { credentialFlags, credentialsFor } from '../credentials.js';
+import { laceworkConnector } from '../credentials.js';
 import { teardownCommand as teardownLine, type InForce } from '../hints.js';
 import { jsonResources, planLine, resultLines, teardownVerdict, type Report } from '../report.js';
 import { progressPrinter, say } from '../render.js';
@@ -38,17 +38,8 @@ export async function teardownCommand(opts: TeardownOptions, s: Session): Promis
   const aws = createAwsClients({ ...(opts.awsProfile ? { profile: opts.awsProfile } : {}) });
   const regionHint = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
   const env = { aws, stateDir: s.stateDir, ...(regionHint ? { regionHint } : {}) };
-  const flags = credentialFlags(opts);
-  let keyFileUsed: string | undefined;
-  let profileUsed: string | undefined;
-  const connect = async (source: Parameters<typeof credentialsFor>[2], needed: boolean) => {
-    const c = await credentialsFor(flags, s, source, needed, 'They are needed to delete the FortiCNAPP integration.');
-    if (!c) return undefined;
-    keyFileUsed = c.origin.keyFile;
-    profileUsed = c.origin.profile;
-    const { createLaceworkApi } = await import('../../lacework/api.js');
-    return createLaceworkApi(c);
-  };
+  const lacework = laceworkConnector(opts, s, 'They are needed to delete the FortiCNAPP integration.');
+  const connect = lacework.connect;
   const { planTeardown, planDiscoveredTeardown, applyTeardown, UNKNOWN_DEPLOYMENT } = await import('../../provision/deployment.js');
   let tp: TeardownPlan;
   try {
@@ -65,8 +56,8 @@ export async function teardownCommand(opts: TeardownOptions, s: Session): Promis
   const inForce: InForce = {
     stateDir: s.stateDir,
     ...(opts.awsProfile ? { awsProfile: opts.awsProfile } : {}),
-    ...(keyFileUsed ? { apiKeyFile: keyFileUsed } : {}),
-    ...(profileUsed && opts.profile ? { profile: profileUsed } : {}),
+    ...(lacework.used.keyFile ? { apiKeyFile: lacework.used.keyFile } : {}),
+    ...(lacework.used.profile && opts.profile ? { profile: lacework.used.profile } : {}),
     prefix: tp.record.prefix,
     deploymentId: tp.deploymentId,
   };

@@ -5,19 +5,14 @@
  */
 import { DescribeClusterCommand, type Cluster } from '@aws-sdk/client-eks';
 import { DescribeSubscriptionFiltersCommand, type SubscriptionFilter } from '@aws-sdk/client-cloudwatch-logs';
-import { isNotFound } from '../../aws/errors.js';
+import { unlessNotFound } from '../../aws/errors.js';
 import type { Ctx } from '../resource.js';
 
 /** The cluster, or undefined when it does not exist. */
 export function cluster(ctx: Pick<Ctx, 'aws' | 'memo'>, region: string, name: string): Promise<Cluster | undefined> {
   return ctx.memo.once(`cluster:${region}:${name}`, async () => {
     const eks = await ctx.aws.eks(region);
-    try {
-      return (await eks.send(new DescribeClusterCommand({ name }))).cluster;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return (await unlessNotFound(eks.send(new DescribeClusterCommand({ name }))))?.cluster;
   });
 }
 
@@ -29,12 +24,8 @@ export function auditEnabled(c: Cluster | undefined): boolean {
 export function filtersOf(ctx: Pick<Ctx, 'aws' | 'memo'>, region: string, logGroupName: string): Promise<SubscriptionFilter[] | undefined> {
   return ctx.memo.once(`filters:${region}:${logGroupName}`, async () => {
     const logs = await ctx.aws.logs(region);
-    try {
-      return (await logs.send(new DescribeSubscriptionFiltersCommand({ logGroupName }))).subscriptionFilters ?? [];
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const answer = await unlessNotFound(logs.send(new DescribeSubscriptionFiltersCommand({ logGroupName })));
+    return answer ? (answer.subscriptionFilters ?? []) : undefined;
   });
 }
 

@@ -13,11 +13,12 @@ import {
   TagDeliveryStreamCommand,
   UntagDeliveryStreamCommand,
   UpdateDestinationCommand,
+  type CompressionFormat,
   type DeliveryStreamDescription,
   type DeliveryStreamEncryptionConfigurationInput,
 } from '@aws-sdk/client-firehose';
 import { AppError } from '../../errors.js';
-import { isAwsError, isNotFound } from '../../aws/errors.js';
+import { isAwsError, isNotFound, unlessNotFound } from '../../aws/errors.js';
 import { asKeyValue, managedTags, tagMap, tagsToRemove } from '../../aws/tags.js';
 import { DEFAULTS } from '../../config/inputs.js';
 import { pipelineArns } from '../../config/naming.js';
@@ -42,18 +43,26 @@ interface StreamState extends Record<string, unknown> {
 
 async function describe(ctx: Ctx, region: string, name: string): Promise<DeliveryStreamDescription | undefined> {
   const fh = await ctx.aws.firehose(region);
-  try {
-    return (await fh.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(fh.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))))?.DeliveryStreamDescription;
 }
 
 function encryptionOf(d: DeliveryStreamDescription): string {
   const e = d.DeliveryStreamEncryptionConfiguration;
   if (!e?.KeyType || e.Status === 'DISABLED' || e.Status === 'DISABLING') return '(none)';
   return e.KeyType === 'CUSTOMER_MANAGED_CMK' ? `CUSTOMER_MANAGED_CMK ${e.KeyARN ?? ''}` : e.KeyType;
+}
+
+/** The S3 destination as CreateDeliveryStream and UpdateDestination take it. */
+function destination(d: StreamState) {
+  return {
+    RoleARN: d.roleArn,
+    BucketARN: d.bucketArn,
+    Prefix: d.prefix,
+    ErrorOutputPrefix: d.errorPrefix,
+    BufferingHints: { IntervalInSeconds: d.bufferSeconds, SizeInMBs: d.bufferMb },
+    // CloudWatch Logs already gzips what it sends.
+    CompressionFormat: d.compression as CompressionFormat,
+  };
 }
 
 function encryptionInput(encryption: string): DeliveryStreamEncryptionConfigurationInput {
@@ -90,16 +99,7 @@ async function create(ctx: Ctx, inst: Instance, d: StreamState): Promise<{ adopt
           new CreateDeliveryStreamCommand({
             DeliveryStreamName: inst.name,
             DeliveryStreamType: 'DirectPut',
-            ExtendedS3DestinationConfiguration: {
-              RoleARN: d.roleArn,
-              BucketARN: d.bucketArn,
-              Prefix: d.prefix,
-              ErrorOutputPrefix: d.errorPrefix,
-              BufferingHints: { IntervalInSeconds: d.bufferSeconds, SizeInMBs: d.bufferMb },
-              // CloudWatch Logs already gzips what it sends.
-              CompressionFormat: d.compression as 'UNCOMPRESSED',
-              CloudWatchLoggingOptions: { Enabled: false },
-            },
+            ExtendedS3DestinationConfiguration: { ...destination(d), CloudWatchLoggingOptions: { Enabled: false } },
             DeliveryStreamEncryptionConfigurationInput: encryptionInput(d.encryption),
             Tags: asKeyValue(d.tags),
           }),
@@ -241,14 +241,7 @@ export const firehoseStream: ResourceType<StreamState> = {
               DeliveryStreamName: inst.name,
               CurrentDeliveryStreamVersionId: d?.VersionId,
               DestinationId: d?.Destinations?.[0]?.DestinationId,
-              ExtendedS3DestinationUpdate: {
-                RoleARN: desired.roleArn,
-                BucketARN: desired.bucketArn,
-                Prefix: desired.prefix,
-                ErrorOutputPrefix: desired.errorPrefix,
-                BufferingHints: { IntervalInSeconds: desired.bufferSeconds, SizeInMBs: desired.bufferMb },
-                CompressionFormat: desired.compression as 'UNCOMPRESSED',
-              },
+              ExtendedS3DestinationUpdate: destination(desired),
             }),
           );
         },

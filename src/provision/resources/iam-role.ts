@@ -18,7 +18,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type Role,
 } from '@aws-sdk/client-iam';
-import { isAwsError, isNotFound } from '../../aws/errors.js';
+import { isAwsError, isNotFound, unlessNotFound } from '../../aws/errors.js';
 import { asKeyValue, managedTags, tagMap, tagsToRemove, TAG_KEYS } from '../../aws/tags.js';
 import { regionsOf } from '../../config/inputs.js';
 import { pipelineArns } from '../../config/naming.js';
@@ -74,12 +74,7 @@ function documents(spec: Spec, w: RoleWhich): { trust: PolicyDocument; policy: P
 
 async function getRole(ctx: Ctx, name: string): Promise<Role | undefined> {
   const iam = await ctx.aws.iam();
-  try {
-    return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(iam.send(new GetRoleCommand({ RoleName: name }))))?.Role;
 }
 
 async function putTags(ctx: Ctx, name: string, desired: Record<string, string>, current: Record<string, string>): Promise<void> {

@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { AppError } from '../../errors.js';
-import { isAwsError, isNotFound } from '../../aws/errors.js';
+import { isAwsError, isNotFound, unlessNotFound } from '../../aws/errors.js';
 import { asTagKeyValue, managedTags, tagMap, tagsToRemove, TAG_KEYS } from '../../aws/tags.js';
 import { DEFAULTS } from '../../config/inputs.js';
 import { PARTITION, pipelineArns } from '../../config/naming.js';
@@ -53,12 +53,7 @@ export const PENDING_KEY = '(the new KMS key)';
 
 async function describe(ctx: Ctx, region: string, keyId: string): Promise<KeyMetadata | undefined> {
   const kms = await ctx.aws.kms(region);
-  try {
-    return (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(kms.send(new DescribeKeyCommand({ KeyId: keyId }))))?.KeyMetadata;
 }
 
 async function stateOf(ctx: Ctx, region: string, m: KeyMetadata): Promise<KeyState> {

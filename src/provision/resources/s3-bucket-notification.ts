@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { isNotFound } from '../../aws/errors.js';
+import { isNotFound, unlessNotFound } from '../../aws/errors.js';
 import { pipelineArns } from '../../config/naming.js';
 import { retryWhileNotReady } from '../retry.js';
 import { iamNeeds } from '../../aws/iam.js';
@@ -41,13 +41,10 @@ async function current(ctx: Ctx, inst: Instance, fresh = false): Promise<Config 
   const bucket = bucketOf(inst);
   const read = async () => {
     const s3 = await ctx.aws.s3(inst.region);
-    try {
-      const { $metadata: _, ...config } = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.spec.names.accountId }));
-      return config as Config;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const answer = await unlessNotFound(s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket, ExpectedBucketOwner: ctx.spec.names.accountId })));
+    if (!answer) return undefined;
+    const { $metadata: _, ...config } = answer;
+    return config as Config;
   };
   if (fresh) return read();
   return ctx.memo.once(`notification:${bucket}`, read);

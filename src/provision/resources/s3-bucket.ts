@@ -95,16 +95,8 @@ export const s3Bucket: ResourceType<BucketState> = {
   instances(spec) {
     const { inputs, names } = spec;
     if (inputs.existingBucketArn) return [];
-    return [
-      {
-        key: KEYS.bucket,
-        kind: 's3-bucket',
-        region: names.homeRegion,
-        name: names.bucket,
-        arn: names.bucketArn,
-        needs: inputs.noKms || inputs.kmsKeyArn ? [] : [KEYS.kmsKey],
-      },
-    ];
+    const needs = inputs.noKms || inputs.kmsKeyArn ? [] : [KEYS.kmsKey];
+    return [{ key: KEYS.bucket, kind: 's3-bucket', region: names.homeRegion, name: names.bucket, arn: names.bucketArn, needs }];
   },
 
   async read(ctx, inst) {

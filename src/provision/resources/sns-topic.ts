@@ -12,7 +12,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-sns';
-import { isNotFound } from '../../aws/errors.js';
+import { unlessNotFound } from '../../aws/errors.js';
 import { asKeyValue, managedTags, tagMap, tagsToRemove } from '../../aws/tags.js';
 import { pipelineArns } from '../../config/naming.js';
 import { parsePolicy, topicPolicy } from '../policies.js';
@@ -44,28 +44,16 @@ export const snsTopic: ResourceType<TopicState> = {
 
   instances(spec) {
     const { inputs, names } = spec;
-    return [
-      {
-        key: KEYS.topic,
-        kind: 'sns-topic',
-        region: names.homeRegion,
-        name: names.topic,
-        arn: names.topicArn,
-        needs: inputs.noKms || inputs.kmsKeyArn ? [] : [KEYS.kmsKey],
-      },
-    ];
+    const needs = inputs.noKms || inputs.kmsKeyArn ? [] : [KEYS.kmsKey];
+    return [{ key: KEYS.topic, kind: 'sns-topic', region: names.homeRegion, name: names.topic, arn: names.topicArn, needs }];
   },
 
   async read(ctx, inst) {
     const sns = await ctx.aws.sns(inst.region);
     const TopicArn = inst.arn as string;
-    let attrs: Record<string, string>;
-    try {
-      attrs = (await sns.send(new GetTopicAttributesCommand({ TopicArn }))).Attributes ?? {};
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const answer = await unlessNotFound(sns.send(new GetTopicAttributesCommand({ TopicArn })));
+    if (!answer) return undefined;
+    const attrs = answer.Attributes ?? {};
     const tags = tagMap((await sns.send(new ListTagsForResourceCommand({ ResourceArn: TopicArn }))).Tags);
     return {
       ref: { id: inst.name, arn: TopicArn, region: inst.region },
