@@ -41,8 +41,8 @@ describe('liveProgress', () => {
     let now = 1_000;
     const emit = liveProgress(output(screen, true), { now: () => now, intervalMs: 60_000 });
     emit({ type: 'phase', phase: 'apply' });
-    emit({ type: 'start', key: 'fh', kind: 'firehose-stream', region: 'eu-central-1', name: 'lw-eks-al1a2b3c4d', op: 'create' });
-    emit({ type: 'start', key: 'eks', kind: 'eks-audit-logging', region: 'us-east-1', name: 'edge', op: 'create' });
+    emit({ type: 'start', key: 'fh', kind: 'firehose-stream', label: 'Firehose stream', region: 'eu-central-1', name: 'lw-eks-al1a2b3c4d', op: 'create' });
+    emit({ type: 'start', key: 'eks', kind: 'eks-audit-logging', label: 'EKS audit logging', region: 'us-east-1', name: 'edge', op: 'create' });
     now += 12_300;
     emit({ type: 'progress', key: 'fh', message: 'waiting for ACTIVE' });
     expect(screen.screen).toEqual([
@@ -50,17 +50,17 @@ describe('liveProgress', () => {
       '⠋ enabling EKS audit logging edge (us-east-1)  12.3 s',
     ]);
     now += 700;
-    emit({ type: 'done', key: 'eks', kind: 'eks-audit-logging', region: 'us-east-1', name: 'edge', action: 'created', ms: 13_000 });
-    expect(screen.screen[0]).toBe('✓ EKS audit logging edge (us-east-1) enabled  13.0 s');
+    emit({ type: 'done', key: 'eks', kind: 'eks-audit-logging', label: 'EKS audit logging', region: 'us-east-1', name: 'edge', outcome: 'changed', ms: 13_000 });
+    expect(screen.screen[0]).toBe('✓ EKS audit logging edge (us-east-1): audit logging turned on  13.0 s');
     expect(screen.screen[1]).toMatch(/^⠋ creating Firehose stream lw-eks-al1a2b3c4d \(eu-central-1\)/);
-    emit({ type: 'failed', key: 'fh', kind: 'firehose-stream', region: 'eu-central-1', name: 'lw-eks-al1a2b3c4d', message: 'boom' });
-    expect(screen.screen).toEqual(['✓ EKS audit logging edge (us-east-1) enabled  13.0 s', '✗ Firehose stream lw-eks-al1a2b3c4d (eu-central-1): boom']);
+    emit({ type: 'failed', key: 'fh', kind: 'firehose-stream', label: 'Firehose stream', region: 'eu-central-1', name: 'lw-eks-al1a2b3c4d', message: 'boom' });
+    expect(screen.screen).toEqual(['✓ EKS audit logging edge (us-east-1): audit logging turned on  13.0 s', '✗ Firehose stream lw-eks-al1a2b3c4d (eu-central-1): boom']);
   });
 
   it('never draws more running tasks than fit on the screen, nor lines wider than it', () => {
     const screen = new Screen(40, 6);
     const emit = liveProgress(output(screen, true), { now: () => 0, intervalMs: 60_000 });
-    for (let i = 0; i < 20; i++) emit({ type: 'start', key: `k${i}`, kind: 'subscription-filter', region: 'us-east-1', name: `filter-number-${i}-with-a-long-name`, op: 'create' });
+    for (let i = 0; i < 20; i++) emit({ type: 'start', key: `k${i}`, kind: 'subscription-filter', label: 'subscription filter', region: 'us-east-1', name: `filter-number-${i}-with-a-long-name`, op: 'create' });
     expect(screen.screen).toHaveLength(4);
     expect(screen.screen[3]).toBe('  … and 17 more running');
     expect(screen.screen.every((l) => l.length <= 39)).toBe(true);
@@ -126,12 +126,12 @@ describe('plain progress', () => {
   it('writes one timestamped line per event and no cursor movement', () => {
     const screen = new Screen();
     const emit = plainProgress(output(screen, false));
-    emit({ type: 'start', key: 'r', kind: 'iam-role', region: 'global', name: 'lw-eks-al-ca-1a2b3c4d', op: 'create' });
-    emit({ type: 'done', key: 'r', kind: 'iam-role', region: 'global', name: 'lw-eks-al-ca-1a2b3c4d', action: 'created', ms: 420 });
+    emit({ type: 'start', key: 'r', kind: 'iam-role', label: 'IAM role', region: 'global', name: 'lw-eks-al-ca-1a2b3c4d', op: 'create' });
+    emit({ type: 'done', key: 'r', kind: 'iam-role', label: 'IAM role', region: 'global', name: 'lw-eks-al-ca-1a2b3c4d', outcome: 'created', ms: 420 });
     expect(screen.raw).not.toMatch(/\x1b/);
     expect(screen.raw.split('\n').filter(Boolean)).toEqual([
       expect.stringMatching(/^\[\d\d:\d\d:\d\d\] creating IAM role lw-eks-al-ca-1a2b3c4d$/),
-      expect.stringMatching(/^\[\d\d:\d\d:\d\d\] ✓ IAM role lw-eks-al-ca-1a2b3c4d created \(0\.4 s\)$/),
+      expect.stringMatching(/^\[\d\d:\d\d:\d\d\] ✓ IAM role lw-eks-al-ca-1a2b3c4d: created \(0\.4 s\)$/),
     ]);
   });
 
