@@ -20,7 +20,8 @@ export function shellQuote(word: string): string {
 export function invocation(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): string[] {
   const script = argv[1] ?? '';
   const abs = isAbsolute(script) ? script : resolve(script);
-  if (env.npm_command === 'exec' || /[\\/]_npx[\\/]/.test(abs)) return ['npx', 'forticnapp-eks-audit'];
+  // npm_command=exec is inherited by every process under `npm exec`: only the bin link npx runs counts.
+  if ((env.npm_command === 'exec' && basename(abs) === 'forticnapp-eks-audit') || /[\\/]_npx[\\/]/.test(abs)) return ['npx', 'forticnapp-eks-audit'];
   if (basename(abs) === 'forticnapp-eks-audit' && (env.PATH ?? '').split(delimiter).includes(dirname(abs))) return ['forticnapp-eks-audit'];
   return ['node', abs];
 }
