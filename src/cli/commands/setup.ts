@@ -47,7 +47,8 @@ export async function setupCommand(opts: SetupOptions, s: Session, argv: string[
     ...(opts.rollback === false ? { noRollback: true } : {}),
     credentialSource: credentialSource(credentials),
   });
-  const next = { status: statusCommand(inForce), teardown: teardownCommand(inForce) };
+  // Run in a new shell (no terminal) it must not stop at the confirmation question: --yes (issue 10 item 1).
+  const next = { status: statusCommand(inForce), teardown: teardownCommand(inForce, ['--yes']) };
   const fields = { ...base, resources: jsonResources(result.results), ...(result.integration ? { integration: result.integration } : {}), journal: result.journalPath, next };
   const again = retryCommand(argv, { drop: [], add: [] });
   if (result.status === 'ok') {
