@@ -41,8 +41,9 @@ interface ProfileInUse {
 function profileInUse(aws: AwsClients, env: NodeJS.ProcessEnv): ProfileInUse | undefined {
   // AwsClients carries the options it was made with (the --aws-profile value); older factories may not.
   const fromFlag = (aws as { options?: { profile?: string } }).options?.profile;
-  if (fromFlag) return { name: fromFlag, from: '--aws-profile' };
   const fromEnv = env.AWS_PROFILE?.trim();
+  // commander fills --aws-profile from AWS_PROFILE (its .env()): the same value is the environment's.
+  if (fromFlag && fromFlag !== fromEnv) return { name: fromFlag, from: '--aws-profile' };
   return fromEnv ? { name: fromEnv, from: 'AWS_PROFILE' } : undefined;
 }
 
