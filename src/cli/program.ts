@@ -137,7 +137,6 @@ export function buildProgram(run: Runner): Command {
         'recorded in the AWS account, so any machine can check it (status) or remove it (teardown).',
     )
     .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addHelpText(
     'after',
