@@ -67,9 +67,12 @@ export async function main(rawArgv: string[]): Promise<number> {
   const word = commandWord(argv);
   const fail = (err: unknown, command = word && (COMMANDS as readonly string[]).includes(word) ? word : 'setup'): number =>
     emit(makeOutput({ json }), errorReport(command, err));
-  if (word !== undefined && !(COMMANDS as readonly string[]).includes(word) && word !== 'help') {
-    return fail(new UsageError(`Unknown command '${word}'. The commands are: ${COMMANDS.join(', ')} (setup is the default). Run with --help for usage.`, 'UnknownCommand'), 'setup');
-  }
+  const known = (w: string) => (COMMANDS as readonly string[]).includes(w);
+  const unknown = (w: string) => new UsageError(`Unknown command '${w}'. The commands are: ${COMMANDS.join(', ')} (setup is the default). Run with --help for usage.`, 'UnknownCommand');
+  if (word !== undefined && !known(word) && word !== 'help') return fail(unknown(word), 'setup');
+  // `help frobnicate`: commander would print the whole help and fail with "(outputHelp)".
+  const helped = word === 'help' ? argv[1] : undefined;
+  if (helped !== undefined && !helped.startsWith('-') && !known(helped)) return fail(unknown(helped), 'setup');
   let code = 0;
   const program = buildProgram(async (name, opts) => {
     code = await dispatch(name, opts, argv);
