@@ -92,6 +92,12 @@ export async function main(rawArgv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end with exit code 0.
       if (err.exitCode === 0) return 0;
+      // A word after flags (`--json frobnicate`, `--json status`) lands on the default command as an argument.
+      const stray = word === undefined && err.code === 'commander.excessArguments' ? program.commands.find((c) => c.name() === 'setup')?.args[0] : undefined;
+      if (stray !== undefined && !known(stray) && stray !== 'help') return fail(unknown(stray), 'setup');
+      if (stray !== undefined) {
+        return fail(new UsageError(`The command goes first, before its flags: forticnapp-eks-audit ${[stray, ...argv.filter((a) => a !== stray)].join(' ')}`, 'CommandNotFirst'), 'setup');
+      }
       const code = err.code.replace(/^commander\./, '').replace(/(^|[-.])(\w)/g, (_, __, c: string) => c.toUpperCase());
       return fail(new UsageError(`${err.message.replace(/^error: /, '')} (run with --help for usage)`, code));
     }
