@@ -130,11 +130,12 @@ export function buildProgram(run: Runner): Command {
   const program = new Command()
     .name('forticnapp-eks-audit')
     .description(
+      // Paragraphs without line breaks: commander wraps them to the terminal's width.
       'Connect Amazon EKS audit logs to FortiCNAPP (formerly Lacework).\n\n' +
-        'setup (the default command) turns on the audit log type of each cluster you name, builds the pipeline\n' +
-        'CloudWatch Logs -> Firehose -> S3 -> SNS with least-privilege roles and a KMS key, and registers the\n' +
-        'integration with FortiCNAPP. On a terminal it asks; in scripts, flags answer. Everything it makes is\n' +
-        'recorded in the AWS account, so any machine can check it (status) or remove it (teardown).',
+        'setup (the default command) turns on the audit log type of each cluster you name, builds the pipeline ' +
+        'CloudWatch Logs -> Firehose -> S3 -> SNS with least-privilege roles and a KMS key, and registers the ' +
+        'integration with FortiCNAPP. On a terminal it asks; in scripts, flags answer.\n\n' +
+        'Everything it makes is recorded in the AWS account, so any machine can check it (status) or remove it (teardown).',
     )
     .version(pkg.version)
     .exitOverride();
