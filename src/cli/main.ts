@@ -106,4 +106,9 @@ export async function main(rawArgv: string[]): Promise<number> {
   return code;
 }
 
+// A reader that stops early (`--help | head`) must not crash the run with an EPIPE stack trace: the rest of
+// stdout is dropped, the command goes on (a setup half applied is worse than lost lines).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 process.exitCode = await main(process.argv.slice(2));
