@@ -531,14 +531,16 @@ describe.runIf(run)('setup under faults (moto behind the fault proxy, the fake F
       expect(message).toMatch(/^S3 bucket \S+ \(eu-central-1\) failed: AccessDenied/);
       expect(message).toContain(`Journal: ${out.journal}`);
       const command = /Remove it with: (\S.*?) — or/.exec(message)?.[1] ?? '';
-      expect(command).toMatch(/^npx forticnapp-eks-audit teardown\b/);
+      // How the tool was started (here: node <path to the bin>; npx only under npx), then the teardown itself.
+      const printed = /^(?:npx forticnapp-eks-audit|node \S+\/forticnapp-eks-audit\.js|forticnapp-eks-audit) (teardown .*)$/.exec(command)?.[1] ?? '';
+      expect(printed, command).toMatch(new RegExp(`^teardown --deployment ${out.deploymentId}\\b`));
       const left = await inventory(world, SCOPE);
       expect(leftovers(left)).toEqual(left.roles.map((x) => `roles ${x}`));
       expect(left.roles).toHaveLength(3);
 
       // The printed command, as given (plus --yes: no one is here to confirm), removes the rest.
       world.proxy.clearRules();
-      const args = command.replace(/^npx forticnapp-eks-audit /, '').split(' ');
+      const args = printed.split(' ');
       const td = await runCli(world, [...args, '--yes']);
       expect(td.code, td.stderr).toBe(0);
       await expectNothingLeft();
