@@ -10,6 +10,7 @@ import { requireMotoOrSkip } from '../fakes/moto.js';
 import { markFixture } from '../fakes/fault-proxy.js';
 import { ACCOUNT, CLI, LW, fixtureConfig, runCli, seedCluster, startWorld, type World } from './world.js';
 import { openTerminal, removeTerminalFiles, tmuxAvailable, type Terminal } from './pty.js';
+import { readRecordParameter } from './records.js';
 
 const run = requireMotoOrSkip();
 if (run && !tmuxAvailable()) {
@@ -17,30 +18,52 @@ if (run && !tmuxAvailable()) {
   throw new Error('tmux is required for the wizard e2e tests (apt-get install tmux)');
 }
 
-interface DoneRecord {
-  t: 'done';
-  kind: string;
-  region: string;
-  name: string;
-  action: string;
+interface JournalRecord {
+  t: string;
+  kind?: string;
+  region?: string;
+  name?: string;
+  op?: string;
+  homeRegion?: string;
 }
 
-/** The one deployment's journal: its id, the resolved inputs of its run, and what it made (names with the id masked). */
-function deployment(stateDir: string): { id: string; inputs: unknown; made: string[] } {
-  const dir = path.join(stateDir, 'deployments');
+/**
+ * The one deployment of the world's state dir: its id, what its journal says it did (`<op> <kind> <region>
+ * <name>`, the id masked), and the inputs and home region its record in the account keeps.
+ */
+async function deployment(world: World): Promise<{ id: string; made: string[]; homeRegion: string; inputs: unknown }> {
+  const dir = path.join(world.stateDir, 'deployments');
   const ids = readdirSync(dir);
   expect(ids).toHaveLength(1);
   const id = ids[0]!;
   const records = readFileSync(path.join(dir, id, 'journal.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { t: string; inputs?: unknown });
+    .map((l) => JSON.parse(l) as JournalRecord);
   const made = records
-    .filter((r): r is DoneRecord => r.t === 'done')
-    .map((r) => `${r.action} ${r.kind} ${r.region} ${r.name.split(id).join('<id>')}`)
+    .filter((r) => r.t === 'done')
+    .map((r) => `${r.op} ${r.kind} ${r.region} ${(r.name ?? '').split(id).join('<id>')}`)
     .sort();
-  return { id, inputs: records.find((r) => r.t === 'run')?.inputs, made };
+  const homeRegion = records.find((r) => r.t === 'header')?.homeRegion ?? '';
+  const record = await readRecordParameter(world, homeRegion, id);
+  return { id, made, homeRegion, inputs: record?.inputs };
 }
+
+/**
+ * The plan the wizard showed: its item lines (between the `Deployment … (home region …)` header and the
+ * counts line), and the counts.
+ */
+function shownPlan(screen: string): { items: string[]; total: number } {
+  const lines = screen.split('\n');
+  const start = lines.findIndex((l) => /^Deployment [0-9a-f]{8} in AWS account \d{12} \(home region [a-z0-9-]+\)$/.test(l));
+  const end = lines.findIndex((l, i) => i > start && /^\d+ to create, \d+ to change, \d+ to replace, \d+ to remove, \d+ to keep\.$/.test(l));
+  expect(start, screen).toBeGreaterThanOrEqual(0);
+  expect(end, screen).toBeGreaterThan(start);
+  const total = [...(lines[end] ?? '').matchAll(/(\d+) to/g)].reduce((n, m) => n + Number(m[1]), 0);
+  return { items: lines.slice(start + 1, end).filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim()), total };
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every file under `dir` whose content contains `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -87,9 +110,9 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     return term;
   }
 
-  /** Answers a question once it is the active one ("? <question>"). */
+  /** Answers a question once it is the active one ("? <question>"); the plan before "Apply" may take a while on a busy machine. */
   async function answer(t: Terminal, question: string, ...keys: string[]): Promise<string> {
-    const screen = await t.waitFor(`? ${question}`);
+    const screen = await t.waitFor(`? ${question}`, { timeoutMs: 30_000 });
     for (const k of keys) {
       if (k.startsWith('text:')) t.type(k.slice(5));
       else t.keys(k);
@@ -102,8 +125,11 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await seedCluster(world, 'us-east-1', 'stage', { audit: true });
     const t = wizard([]);
     await answer(t, 'Integrate clusters in more than one region?', 'Enter');
-    const regions = await t.waitFor(/❯ us-east-1/); // a list of regions, AWS_REGION first
-    expect(regions).toContain('Another region: type its name');
+    await t.waitFor(/❯ us-east-1\n {2}af-south-1\n/); // a list of regions, AWS_REGION first
+    t.keys('Up'); // the list wraps round to a region it does not list
+    await t.waitFor('❯ Another region: type its name', { after: 'AWS region of the EKS clusters:' });
+    t.keys('Down');
+    await t.waitFor(/❯ us-east-1\n/, { after: 'Another region' });
     await answer(t, 'AWS region of the EKS clusters:', 'Enter');
     const list = await t.waitFor(/stage\s+audit logging on/);
     expect(list).toMatch(/◯ prod\s+audit logging off \(setup turns it on\)/);
@@ -112,42 +138,41 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     await answer(t, 'Path of the API key file', `text:${world.keyFile}`, 'Enter');
     await answer(t, 'Configure advanced integration options?', 'Enter');
     const plan = await answer(t, 'Apply these changes?', 'text:y', 'Enter');
-    expect(plan).toMatch(/\+ enable EKS audit logging prod/);
-    expect(plan).toMatch(/= keep\s+EKS audit logging stage/);
+    expect(plan).toMatch(/~ turn on +EKS audit logging prod \(audit: off → on\)/);
+    expect(plan).toMatch(/= keep +EKS audit logging stage/);
     expect(await t.exitCode()).toBe(0);
     const screen = t.screen();
     expect(screen).toContain('Done. EKS audit logs now flow to FortiCNAPP');
-    expect(screen).toMatch(/Remove it:\s+npx forticnapp-eks-audit teardown --deployment [0-9a-f]{8}/);
+    // Each resource once in the plan shown, and the plan shown once.
+    const shown = shownPlan(screen);
+    expect(shown.items).toHaveLength(shown.total);
+    expect(new Set(shown.items).size).toBe(shown.items.length);
+    for (const item of shown.items) expect(screen.split(item).length - 1, item).toBe(1);
+    expect(shown.items.filter((i) => /subscription filter lw-eks-al-(prod|stage)-eks-cw-/.test(i))).toHaveLength(2);
+    // The invocation that ran (node <path>, not npx) and the options in force; it runs as printed in cli.test.ts.
+    expect(screen).toMatch(new RegExp(`Remove it: +${esc(`node ${CLI} teardown --deployment `)}[0-9a-f]{8}${esc(` --state-dir ${world.stateDir} --api-key-file ${world.keyFile} --yes`)}\n`));
     expect(screen).not.toContain(LW.secret);
     expect(screen).toContain('AWS account ' + ACCOUNT + '.');
     // The key check is announced once, with its outcome.
     expect(screen.match(/FortiCNAPP API key accepted/g)).toHaveLength(1);
 
-    const viaWizard = deployment(world.stateDir);
+    const viaWizard = await deployment(world);
     const wizardIntegrations = [...world.lw.integrations.values()];
     expect(wizardIntegrations).toHaveLength(1);
     expect(world.lw.violations).toEqual([]);
 
-    // The same clusters, the flags path.
-    await world.reset();
-    await seedCluster(world, 'us-east-1', 'prod');
-    await seedCluster(world, 'us-east-1', 'stage', { audit: true });
-    const flags = await runCli(world, ['setup', '--region-clusters', 'us-east-1=prod,stage', '--api-key-file', world.keyFile, '--yes', '--json']);
+    expect(viaWizard.made).toContain('create subscription-filter us-east-1 lw-eks-al-prod-eks-cw-<id>');
+    expect(viaWizard.made).toContain('update eks-audit-logging us-east-1 prod');
+    expect(viaWizard.inputs).toMatchObject({ prefix: 'lw-eks-al', bucketLifecycleDays: 180, bucketVersioning: true });
+
+    // The same clusters by flags: the plan is this deployment, every resource and the integration as it is.
+    const flags = await runCli(world, ['plan', '--region-clusters', 'us-east-1=prod,stage', '--api-key-file', world.keyFile, '--json']);
     expect(flags.code, flags.stderr).toBe(0);
-    const viaFlags = deployment(world.stateDir);
-    expect(viaWizard.made).toEqual(viaFlags.made);
-    expect(viaWizard.made).toContain('created subscription-filter us-east-1 lw-eks-al-prod-eks-cw-<id>');
-    expect(viaWizard.inputs).toEqual(viaFlags.inputs);
-    const flagsIntegration = [...world.lw.integrations.values()][0]!;
-    const shape = (i: typeof flagsIntegration, id: string) => ({
-      name: i.name,
-      type: i.type,
-      enabled: i.enabled,
-      sns: i.data.snsArn.split(id).join('<id>'),
-      bucket: i.data.s3BucketArn?.split(id).join('<id>'),
-      role: i.data.crossAccountCredentials.roleArn.split(id).join('<id>'),
-    });
-    expect(shape(wizardIntegrations[0]!, viaWizard.id)).toEqual(shape(flagsIntegration, viaFlags.id));
+    const planned = flags.json<{ deploymentId: string; resources: { kind: string; id: string; action: string }[] }>();
+    expect(planned.deploymentId).toBe(viaWizard.id);
+    expect(planned.resources).toHaveLength(shown.total);
+    expect(planned.resources.filter((r) => r.action !== 'keep')).toEqual([]);
+    expect(planned.resources.filter((r) => r.kind === 'forticnapp-integration')).toHaveLength(1);
   });
 
   it('2. two regions, and the advanced menu with an existing bucket ARN', async () => {
@@ -184,11 +209,12 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     expect(plan).toMatch(/eu-west-1:[\s\S]*subscription filter lw-eks-al-euprod-eks-cw-/);
     expect(await t.exitCode()).toBe(0);
 
-    const { made, inputs } = deployment(world.stateDir);
+    const { made, inputs, homeRegion } = await deployment(world);
     expect(made.filter((m) => m.includes('s3-bucket '))).toEqual([]);
-    expect(made).toContain('created subscription-filter us-east-1 lw-eks-al-prod-eks-cw-<id>');
-    expect(made).toContain('created subscription-filter eu-west-1 lw-eks-al-euprod-eks-cw-<id>');
-    expect(inputs).toMatchObject({ regionClusters: { 'us-east-1': ['prod'], 'eu-west-1': ['euprod'] }, homeRegion: 'us-east-1', existingBucketArn: 'arn:aws:s3:::acme-eks-audit-logs' });
+    expect(made).toContain('create subscription-filter us-east-1 lw-eks-al-prod-eks-cw-<id>');
+    expect(made).toContain('create subscription-filter eu-west-1 lw-eks-al-euprod-eks-cw-<id>');
+    expect(homeRegion).toBe('us-east-1');
+    expect(inputs).toMatchObject({ existingBucketArn: 'arn:aws:s3:::acme-eks-audit-logs' });
     const integrations = [...world.lw.integrations.values()];
     expect(integrations).toHaveLength(1);
     expect(integrations[0]!.data.s3BucketArn).toBe('arn:aws:s3:::acme-eks-audit-logs');
@@ -355,10 +381,24 @@ describe.skipIf(!run)('wizard in a pseudo-terminal', () => {
     expect(screen).not.toMatch(/^\? /m); // no question was drawn
   });
 
-  it('10. LW_NONINTERACTIVE=0 leaves the wizard on', async () => {
+  it('10. LW_NONINTERACTIVE=0 or false leaves the wizard on (its first question); =1 or true turns it off (exit 2 naming the flag)', async () => {
     await seedCluster(world, 'us-east-1', 'prod');
-    const t = wizard(['plan'], { LW_NONINTERACTIVE: '0' });
-    await answer(t, 'Integrate clusters in more than one region?', 'C-c');
-    expect(await t.exitCode()).toBe(130);
+    const terminals = ['0', 'false', '1', 'true'].map((v) => ({ v, t: openTerminal([process.execPath, CLI, 'plan'], { env: { ...world.env, LW_NONINTERACTIVE: v }, cwd: world.home }) }));
+    try {
+      await Promise.all(
+        terminals.map(async ({ v, t }) => {
+          if (v === '0' || v === 'false') {
+            await answer(t, 'Integrate clusters in more than one region?', 'C-c');
+            expect(await t.exitCode(), `LW_NONINTERACTIVE=${v}`).toBe(130);
+          } else {
+            expect(await t.exitCode(), `LW_NONINTERACTIVE=${v}`).toBe(2);
+            expect(t.screen(), `LW_NONINTERACTIVE=${v}`).toContain('--region-clusters is required');
+            expect(t.screen()).not.toMatch(/^\? /m);
+          }
+        }),
+      );
+    } finally {
+      for (const { t } of terminals) t.close();
+    }
   });
 });
