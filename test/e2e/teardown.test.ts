@@ -310,13 +310,13 @@ describe.runIf(run)('teardown (moto behind the fault proxy, fake FortiCNAPP)', (
   it('a teardown killed halfway (SIGKILL) completes when run again without redoing what was done; a third run is a no-op success', async () => {
     const made = await setupOk();
     const id = made.deploymentId as string;
-    // Killed as it asks for the topic's deletion: the integration, filters and stream are gone by then; the
-    // topic, bucket, key and roles are not.
+    // Killed as it starts on the bucket: what uses the bucket (integration, notification, stream, and the filters
+    // that write to the stream) is gone by then; the bucket, the key and the Firehose role, which wait on it, are not.
     let pid = 0;
     let killed = false;
     world.proxy.resetCalls();
     world.proxy.onMutating((_n, call) => {
-      if (!killed && call.action !== 'DeleteTopic') return undefined;
+      if (!killed && call.action !== 'DeleteBucket' && call.action !== 'DeleteObjects') return undefined;
       if (!killed) process.kill(pid, 'SIGKILL');
       killed = true;
       return 'hold';
@@ -327,11 +327,12 @@ describe.runIf(run)('teardown (moto behind the fault proxy, fake FortiCNAPP)', (
     expect(first.code, first.stderr).toBe(137);
     const half = await inventory(world, SCOPE);
     expect(half.integrations).toEqual([]);
+    expect(half.filters).toEqual([]);
     expect(half.streams).toEqual([]);
-    expect(half.topics).toHaveLength(1);
+    expect(half.notifications).toEqual([]);
     expect(half.buckets).toHaveLength(1);
     expect(half.kmsKeys).toHaveLength(1);
-    expect(half.roles.length).toBeGreaterThan(0);
+    expect(half.roles).toContain(`lw-eks-al-fh-${id}`);
     expect(await records()).not.toEqual([]);
 
     world.proxy.resetCalls();
@@ -346,8 +347,8 @@ describe.runIf(run)('teardown (moto behind the fault proxy, fake FortiCNAPP)', (
     const of = (kind: string) => out.resources.filter((x) => x.kind === kind);
     expect(of('forticnapp-integration')).toEqual([expect.objectContaining({ action: 'deleted', outcome: 'already-gone' })]);
     expect(of('firehose-stream')).toEqual([expect.objectContaining({ action: 'deleted', outcome: 'already-gone' })]);
-    expect(of('sns-topic')).toEqual([expect.objectContaining({ action: 'deleted' })]);
-    expect(of('sns-topic')[0]?.outcome).toBeUndefined();
+    expect(of('s3-bucket')).toEqual([expect.objectContaining({ action: 'deleted' })]);
+    expect(of('s3-bucket')[0]?.outcome).toBeUndefined();
     await expectNothingLeft();
 
     world.proxy.resetCalls();
@@ -430,8 +431,9 @@ describe.runIf(run)('teardown (moto behind the fault proxy, fake FortiCNAPP)', (
 
   it('a run on a deployment another live run is using stops (exit 2, names the PID); the first run is unharmed', async () => {
     await setupOk();
-    // The first teardown is slowed down (its stream deletion takes 3 s) so that the second meets its lock.
-    world.proxy.addRule({ action: 'DeleteDeliveryStream', fault: 'delay', delayMs: 3000 });
+    // The first teardown is slowed down (its stream deletion takes 8 s) so that the second, however slow the
+    // machine, meets its lock.
+    world.proxy.addRule({ action: 'DeleteDeliveryStream', fault: 'delay', delayMs: 8000, times: 1 });
     let firstPid = 0;
     const first = teardown(['--yes'], { onSpawn: (p) => (firstPid = p) });
     const lock = await waitForLock();
