@@ -108,13 +108,13 @@ function advancedOptions(cmd: Command): void {
   );
 }
 
-function setupFlags(cmd: Command): Command {
+function setupFlags(cmd: Command, yes = 'apply without the confirmation question (required when nobody can answer it)'): Command {
   targetOptions(cmd);
   credentialOptions(cmd);
   awsOptions(cmd);
   organizationOptions(cmd, true);
   advancedOptions(cmd);
-  outputOptions(cmd, { yes: 'apply without the confirmation question (required when nobody can answer it)' });
+  outputOptions(cmd, { yes });
   return cmd;
 }
 
@@ -167,7 +167,10 @@ ${EXIT_CODES}`,
     )
     .action((opts: Record<string, unknown>) => run('setup', opts));
 
-  setupFlags(program.command('plan').description('what setup would do: every create, change, replacement, removal and conflict, with exact names; changes nothing'))
+  setupFlags(
+    program.command('plan').description('what setup would do: every create, change, replacement, removal and conflict, with exact names; changes nothing'),
+    'accepted so a setup command line works as a plan; plan never applies anything',
+  )
     .addHelpText('after', `\nExamples:\n  $ forticnapp-eks-audit plan --region-clusters eu-central-1=prod --api-key-file ./acme-key.json\n  $ forticnapp-eks-audit plan --json --region-clusters eu-central-1=prod --api-key-file ./acme-key.json\n${EXIT_CODES}`)
     .action((opts: Record<string, unknown>) => run('plan', opts));
 
