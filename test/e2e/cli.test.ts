@@ -414,6 +414,12 @@ describe.runIf(run)('the command line (issue 10)', { concurrent: true }, () => {
       expect(text).toMatch(EXIT_CODES);
     });
 
+    it('plan: no flag says it applies anything (it takes setup\'s flags, --yes included, and changes nothing)', async () => {
+      const text = unwrapped(await help(['plan']));
+      expect(text).toMatch(/^ {2}-y, --yes +.*plan never applies anything/m);
+      expect(text).not.toMatch(/^ {2}-y, --yes +apply/m);
+    });
+
     it('--help into a reader that has already gone (`--help | head`): exit 0, no stack trace', async () => {
       const child = spawn(process.execPath, [CLI, 'setup', '--help'], { env: newShell(tmp), stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.destroy(); // the reader is gone before the first byte: every write meets EPIPE
