@@ -96,12 +96,15 @@ export function jsonResources(results: ResourceResult[]): Record<string, unknown
 
 const VERB: Record<PlanItem['action'], string> = { create: '+ create', update: '~ change', replace: '-/+ replace', remove: '- remove', keep: '= keep' };
 
+/** What happens to the item as the user sees it: a log group is never deleted (it holds the cluster’s logs), its removal keeps it. */
+function plannedAction(i: PlanItem): PlanItem['action'] {
+  return i.kind === 'log-group' && i.action === 'remove' ? 'keep' : i.action;
+}
+
 /** One line for a plan item: verb, what, where, and what changes. */
 export function planLine(i: PlanItem): string {
-  let verb = VERB[i.action];
+  let verb = VERB[plannedAction(i)];
   if (i.kind === 'eks-audit-logging') verb = i.action === 'update' ? '~ turn on' : i.action === 'remove' ? '- restore' : verb;
-  // A log group is never deleted (it holds the cluster’s logs): its removal keeps it, and says so.
-  if (i.kind === 'log-group' && i.action === 'remove') verb = '= keep';
   const detail =
     i.action === 'update'
       ? i.changes.map((c) => `${c.field}: ${c.from} → ${c.to}`).join('; ')
@@ -133,7 +136,7 @@ export function planLines(header: string, items: PlanItem[], conflicts: string[]
       }
     }
   }
-  const count = (a: PlanItem['action']) => shown.filter((i) => i.action === a).length;
+  const count = (a: PlanItem['action']) => shown.filter((i) => plannedAction(i) === a).length;
   lines.push(`${count('create')} to create, ${count('update')} to change, ${count('replace')} to replace, ${count('remove')} to remove, ${count('keep')} to keep.`);
   const other = conflicts.filter((c) => !marked.has(c));
   if (other.length > 0) {
@@ -150,7 +153,7 @@ export function jsonPlanItem(i: PlanItem): Record<string, unknown> {
     id: i.name,
     ...(i.arn ? { arn: i.arn } : i.found?.ref.arn ? { arn: i.found.ref.arn } : {}),
     region: i.region,
-    action: i.action === 'update' ? 'change' : i.action,
+    action: i.action === 'update' ? 'change' : plannedAction(i),
     ...(i.changes.length ? { changes: i.changes } : {}),
     ...(i.why ? { why: i.why } : {}),
     ...(i.conflicts.length ? { conflicts: i.conflicts } : {}),

@@ -92,33 +92,37 @@ export async function preflight(aws: AwsClients, inputs: Inputs, names: Names): 
   }
   if (inputs.existingFirehoseRoleArn) checks.push(roleProblems(aws, inputs.existingFirehoseRoleArn, '--existing-firehose-role-arn'));
   if (inputs.existingCwRoleArn) checks.push(roleProblems(aws, inputs.existingCwRoleArn, '--existing-cw-role-arn'));
-  if (inputs.kmsKeyArn && !inputs.noKms) {
-    const keyArn = inputs.kmsKeyArn;
-    checks.push(
-      (async () => {
-        const [, , , region = '', account = ''] = keyArn.split(':');
-        if (region !== home) return [`--kms-key-arn: the key is in ${region}, but the bucket, topic and stream live in ${home}; use a key of ${home}.`];
-        if (account !== names.accountId) return [`--kms-key-arn: the key belongs to account ${account}; use a key of this account (${names.accountId}).`];
-        const kms = await aws.kms(region);
-        try {
-          const m = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata;
-          if (m?.KeyState !== 'Enabled') return [`--kms-key-arn: the key is ${m?.KeyState ?? 'unusable'}; use an enabled key.`];
-          if (m.KeySpec && m.KeySpec !== 'SYMMETRIC_DEFAULT') return [`--kms-key-arn: the key is ${m.KeySpec}; S3, SNS and Firehose need a symmetric encryption key.`];
-          const policy = parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))).Policy);
-          const arns = pipelineArns(inputs, names);
-          const gaps = keyPolicyGaps(policy, names.accountId, [arns.firehoseRoleArn, arns.caRoleArn]);
-          if (gaps.length > 0) {
-            return [
-              `--kms-key-arn: the key policy does not let the pipeline use the key (S3 could not publish to the encrypted topic, Firehose could not write, FortiCNAPP could not read). Ask the key owner to add these statements to the key policy, then run setup again: ${JSON.stringify(gaps)}`,
-            ];
-          }
-          return [];
-        } catch (err) {
-          if (isNotFound(err)) return [`--kms-key-arn: no such key; check the ARN.`];
-          return [`--kms-key-arn: could not read the key (${describeAwsError(err)}); you need kms:DescribeKey and kms:GetKeyPolicy on it.`];
-        }
-      })(),
-    );
-  }
+  if (inputs.kmsKeyArn && !inputs.noKms) checks.push(userKeyProblems(aws, inputs.kmsKeyArn, inputs, names));
   return (await Promise.all(checks)).flat();
+}
+
+/**
+ * What stops the pipeline from using a KMS key of the user's (`--kms-key-arn`): its region and account, its
+ * state and spec, and its key policy (the statements S3, SNS, Firehose and FortiCNAPP's role need; see
+ * `keyPolicyGaps`). Preflight refuses on them; status reports them.
+ * @returns one line per problem, each saying what to do; none when the key can be used.
+ */
+export async function userKeyProblems(aws: AwsClients, keyArn: string, inputs: Inputs, names: Names): Promise<string[]> {
+  const home = names.homeRegion;
+  const [, , , region = '', account = ''] = keyArn.split(':');
+  if (region !== home) return [`--kms-key-arn: the key is in ${region}, but the bucket, topic and stream live in ${home}; use a key of ${home}.`];
+  if (account !== names.accountId) return [`--kms-key-arn: the key belongs to account ${account}; use a key of this account (${names.accountId}).`];
+  const kms = await aws.kms(region);
+  try {
+    const m = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata;
+    if (m?.KeyState !== 'Enabled') return [`--kms-key-arn: the key is ${m?.KeyState ?? 'unusable'}; use an enabled key.`];
+    if (m.KeySpec && m.KeySpec !== 'SYMMETRIC_DEFAULT') return [`--kms-key-arn: the key is ${m.KeySpec}; S3, SNS and Firehose need a symmetric encryption key.`];
+    const policy = parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))).Policy);
+    const arns = pipelineArns(inputs, names);
+    const gaps = keyPolicyGaps(policy, names.accountId, [arns.firehoseRoleArn, arns.caRoleArn]);
+    if (gaps.length > 0) {
+      return [
+        `--kms-key-arn: the key policy does not let the pipeline use the key (S3 could not publish to the encrypted topic, Firehose could not write, FortiCNAPP could not read). Ask the key owner to add these statements to the key policy, then run setup again: ${JSON.stringify(gaps)}`,
+      ];
+    }
+    return [];
+  } catch (err) {
+    if (isNotFound(err)) return [`--kms-key-arn: no such key; check the ARN.`];
+    return [`--kms-key-arn: could not read the key (${describeAwsError(err)}); you need kms:DescribeKey and kms:GetKeyPolicy on it.`];
+  }
 }

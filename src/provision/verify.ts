@@ -1,8 +1,9 @@
 /**
  * `status` (DESIGN §2): the deployment checked hop by hop along the data path (§1). It is the plan of the
  * deployment's own recorded inputs (read + diff: anything that differs is drift, and setup repairs it),
- * plus the data-flow probes that are not resources: objects arriving, FortiCNAPP subscribed to the topic,
- * FortiCNAPP's own view of the integration. Read-only. Never prints.
+ * plus the data-flow probes that are not resources: a KMS key of the user's still usable by the pipeline,
+ * objects arriving, FortiCNAPP subscribed to the topic, FortiCNAPP's own view of the integration.
+ * Read-only. Never prints.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AppError } from '../errors.js';
@@ -13,6 +14,7 @@ import { DEFAULTS, type Inputs } from '../config/inputs.js';
 import { makeNames, pipelineArns } from '../config/naming.js';
 import { locate, recordedInputs, recordOf, specFor, unknownDeployment, type AccountEnv, type Connect } from './deployment.js';
 import { buildPlan, type PlanItem } from './plan.js';
+import { userKeyProblems } from './preflight.js';
 import { createMemo, type Ctx, type Ref, type Spec } from './resource.js';
 import { subscriptionsOf } from './resources/forticnapp-integration.js';
 import { KEYS } from './resources/keys.js';
@@ -28,7 +30,7 @@ export type HopState = 'ok' | 'fail' | 'warn' | 'unchecked';
 export interface HopCheck {
   /** Row of the data-path table in DESIGN §1 (1 audit logging … 8 FortiCNAPP reads the object). */
   hop: number;
-  /** The resource kind, or a probe: `objects`, `sns-subscriptions`, `forticnapp-health`. */
+  /** The resource kind, or a probe: `kms-key-policy`, `objects`, `sns-subscriptions`, `forticnapp-health`. */
   check: string;
   /** For people: 'S3 bucket'. */
   label: string;
@@ -142,6 +144,15 @@ async function probes(ctx: Ctx, items: PlanItem[], inputs: Inputs, setupAt: stri
       out.push({ hop, check, label, resource, region, state: 'unchecked', detail: `could not check: ${describeAwsError(err)}` });
     }
   };
+  // A key of the user's is no resource of ours, but the pipeline needs it (issue 11 item 3): its state and policy.
+  if (inputs.kmsKeyArn && !inputs.noKms) {
+    const keyArn = inputs.kmsKeyArn;
+    await guard(4, 'kms-key-policy', 'KMS key (yours)', keyArn, names.homeRegion, async () => {
+      const problems = await userKeyProblems(ctx.aws, keyArn, inputs, names);
+      if (problems.length === 0) return { state: 'ok', detail: 'enabled, and its key policy lets the pipeline use it' };
+      return { state: 'fail', detail: problems.join(' '), fix: 'the key owner fixes the key (or its policy) as said; nothing else needs to change' };
+    });
+  }
   const bucketThere = inputs.existingBucketArn || items.find((i) => i.key === KEYS.bucket)?.found;
   if (bucketThere) {
     await guard(5, 'objects', 'objects arriving', `s3://${arns.bucketName}/${names.objectPrefix}`, names.homeRegion, async () => {

@@ -11,6 +11,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { CloudWatchLogsClient, CreateLogStreamCommand, DeleteSubscriptionFilterCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteParametersCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateKeyCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { markFixture } from '../fakes/fault-proxy.js';
 import { requireMotoOrSkip } from '../fakes/moto.js';
 import { ACCOUNT, CLI, fixtureConfig, runCli, startWorld, type CliRun, type World } from './world.js';
@@ -270,6 +271,34 @@ describe.runIf(run)('plan, status and list (moto + fake FortiCNAPP)', () => {
     } finally {
       renameSync(`${world.keyFile}.moved`, world.keyFile);
     }
+  });
+
+  it('a KMS key of yours (--kms-key-arn): setup says what its key policy lacks; with that added, setup and status are fine; a key policy reset by hand fails status at the key', async () => {
+    const kms = markFixture(new KMSClient(fixtureConfig(world, HOME)));
+    const keyArn = (await kms.send(new CreateKeyCommand({ Description: 'team key' }))).KeyMetadata?.Arn as string;
+    const rootOnly = (await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))).Policy as string;
+    const refused = await cli(setupArgs(world, ['--kms-key-arn', keyArn]));
+    expect(refused.code).toBe(2);
+    const line = refused.json<PlanJson>().conflicts.find((c) => c.startsWith('--kms-key-arn')) ?? '';
+    expect(line).toContain('Ask the key owner to add these statements to the key policy');
+    expect(world.proxy.mutatingCount()).toBe(0);
+
+    // The key owner adds exactly what the line says.
+    const statements = JSON.parse(line.slice(line.indexOf('['))) as unknown[];
+    const policy = JSON.parse(rootOnly) as { Statement: unknown[] };
+    await kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify({ ...policy, Statement: [...policy.Statement, ...statements] }) }));
+    ok(await cli(setupArgs(world, ['--kms-key-arn', keyArn])));
+    const healthy = ok(await status()).json<StatusJson>();
+    expect(healthy.checks.find((c) => c.check === 'kms-key-policy')).toMatchObject({ hop: 4, resource: keyArn, state: 'ok' });
+
+    // Someone puts the default policy back: the pipeline can no longer use the key, and status says so at the key.
+    await kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: rootOnly }));
+    const broken = await status();
+    expect(broken.code).toBe(1);
+    const check = broken.json<StatusJson>().checks.find((c) => c.check === 'kms-key-policy');
+    expect(check).toMatchObject({ hop: 4, state: 'fail' });
+    expect(check?.detail).toContain('the key policy does not let the pipeline use the key');
+    expect(check?.fix).toMatch(/key owner/);
   });
 
   it('list finds the deployment from its record when the journal is gone, and list --discover by its tags when the record is gone too', async () => {
