@@ -25,7 +25,8 @@ export function startSession(opts: { json?: boolean; color?: boolean; nonInterac
   const o = makeOutput(opts, env);
   const interactive = !opts.nonInteractive && !envFlag(env, 'LW_NONINTERACTIVE') && !!process.stdin.isTTY && !!process.stdout.isTTY && !opts.json;
   const stateDir = opts.stateDir ?? defaultStateDir(env);
-  checkStateDir(stateDir);
+  // commander takes --state-dir from FORTICNAPP_EKS_AUDIT_STATE_DIR too: name the one the path came from.
+  checkStateDir(stateDir, opts.stateDir === undefined ? 'the default state directory' : opts.stateDir === env.FORTICNAPP_EKS_AUDIT_STATE_DIR ? 'FORTICNAPP_EKS_AUDIT_STATE_DIR' : '--state-dir');
   const controller = new AbortController();
   let count = 0;
   const onSignal = (sig: NodeJS.Signals) => {

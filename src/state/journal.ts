@@ -25,16 +25,21 @@ export function journalPath(stateDir: string, deploymentId: string): string {
 
 /**
  * Refuses a state dir that cannot hold journals: a path that exists and is not a directory.
+ * @param from where the path came from, as the message names it: `--state-dir` (the default),
+ *   `FORTICNAPP_EKS_AUDIT_STATE_DIR`, or `the default state directory`.
  * @throws UsageError `BadInput` (exit 2).
  */
-export function checkStateDir(stateDir: string): void {
+export function checkStateDir(stateDir: string, from = '--state-dir'): void {
   let isDir = true;
   try {
     isDir = statSync(stateDir).isDirectory();
   } catch {
     return; // missing: made on first use
   }
-  if (!isDir) throw new UsageError(`--state-dir ${stateDir} is a file, not a directory; pass a directory (it is created if missing).`, 'BadInput');
+  if (!isDir) {
+    const fix = from === '--state-dir' ? 'pass a directory (it is created if missing)' : 'move that file away, or pass --state-dir <a directory> (it is created if missing)';
+    throw new UsageError(`${from} ${stateDir} is a file, not a directory; ${fix}.`, 'BadInput');
+  }
 }
 
 /** mkdir -p with mode 0700 (also on a directory that existed with a wider mode). @throws UsageError when a part is a file. */

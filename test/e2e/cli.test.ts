@@ -350,10 +350,14 @@ describe.runIf(run)('the command line (issue 10)', { concurrent: true }, () => {
     it('--state-dir a regular file: BadInput naming it, in JSON and in text, nothing made', async () => {
       const file = path.join(dir('five'), 'state-is-a-file');
       writeFileSync(file, 'not a directory\n');
-      const [json, text] = await Promise.all([
+      const [json, text, fromEnv] = await Promise.all([
         cli(['status', '--json', '--state-dir', file], newShell(tmp, awsEnv())),
         cli(['setup', '--non-interactive', '--yes', '--region-clusters', 'eu-central-1=payments', '--api-key-file', world.keyFile, '--state-dir', file], newShell(tmp, awsEnv())),
+        cli(['list', '--json'], { ...newShell(tmp, awsEnv()), FORTICNAPP_EKS_AUDIT_STATE_DIR: file }),
       ]);
+      // The same path from the environment is named as such.
+      expect(fromEnv.code, show(fromEnv)).toBe(2);
+      expect(onlyDocument(fromEnv)).toMatchObject({ error: { code: 'BadInput', message: `FORTICNAPP_EKS_AUDIT_STATE_DIR ${file} is a file, not a directory; move that file away, or pass --state-dir <a directory> (it is created if missing).` } });
       expect(json.code, show(json)).toBe(2);
       expect(onlyDocument(json)).toMatchObject({ status: 'failed', error: { code: 'BadInput', message: `--state-dir ${file} is a file, not a directory; pass a directory (it is created if missing).` } });
       expect(text.code, show(text)).toBe(2);
