@@ -10,10 +10,16 @@
  *
  * Wall time (issue 9): every case starts from a freshly reset and seeded world, so cases are independent and
  * can run anywhere. They run on a small pool of worlds (each its own moto, proxy and fake FortiCNAPP; about
- * 100 MiB and 1 s to start), each world taking the next case as it finishes one. The first two cases are the
- * uninterrupted setups (N = all of them, one per check); the first to finish says how many N there are.
- * FEA_CRASH_WORLDS sets the pool size (default 3); FEA_CRASH_N=12,24 runs only those N (to look at a failure).
+ * 100 MiB and 1 s to start), each world taking the next case as it finishes one, so no world idles while
+ * another still has a queue. The first two cases are the uninterrupted setups (N = all of them, one per
+ * check); the first to finish says how many N there are.
+ *
+ * The sweep is CPU-bound: two CLI processes per case at about 1.3 s of CPU each, plus moto, come to some
+ * 280 s of CPU for the 60 cases, so on 2 cores it takes at least ~140 s however it is split, and a third world
+ * buys nothing there. The pool is as large as the machine has cores, up to 3.
+ * FEA_CRASH_WORLDS sets the pool size; FEA_CRASH_N=12,24 runs only those N (to look at a failure).
  */
+import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireMotoOrSkip } from '../fakes/moto.js';
@@ -25,7 +31,7 @@ import { runCli, startWorld, type CliRun, type World } from './world.js';
 const run = requireMotoOrSkip();
 
 /** Worlds in the pool. */
-const POOL = Math.max(1, Number(process.env.FEA_CRASH_WORLDS) || 3);
+const POOL = Math.max(1, Number(process.env.FEA_CRASH_WORLDS) || Math.min(3, os.availableParallelism()));
 
 /** Only these N (FEA_CRASH_N), or every N. */
 const ONLY = (process.env.FEA_CRASH_N ?? '').split(',').filter(Boolean).map(Number);
