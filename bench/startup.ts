@@ -1,20 +1,23 @@
 /**
  * `npm run bench:startup` (the first half of `npm run bench`): the start-up budgets of DESIGN §7, measured
  * side by side in one run, so that the ratios hold on a noisy machine:
- * - `node -e 0` (Node alone), `--help`, and the time to the wizard's first question on a pseudo-terminal,
- *   in interleaved rounds (each round runs each once, in a rotating order); medians, p25–p75, and each
+ * - `node -e 0` (Node alone), `--help`, and the time to the wizard's first question on a pseudo-terminal
+ *   (which comes after the AWS account is known: STS GetCallerIdentity, answered by a local moto server as
+ *   CloudShell's credentials would let AWS answer it), in interleaved rounds (each round runs each once, in a rotating order); medians, p25–p75, and each
  *   figure's ratio to `node -e 0` in the same round (budgets: `--help` ≤ 2×, first question ≤ 3×). The
  *   pseudo-terminal figures are compared with `node -e 0` timed by the same harness (first_question.py).
  * - What `--help` and the first question load: the dist/ files, whether the AWS SDK is among them, and if
  *   so the static import chain that pulls it in (from esbuild's metafile).
  * - The packed tarball (≤ 600 KB), dist/ (size, files) and the build time.
- * Exits 1 when a budget is missed. `--rounds N` (default 20). Needs python3 for the pseudo-terminal.
+ * Exits 1 when a budget is missed. `--rounds N` (default 20). Needs python3 for the pseudo-terminal, and
+ * moto_server.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isolatedAwsEnv, startMoto } from '../test/fakes/moto.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin/forticnapp-eks-audit.js');
@@ -134,6 +137,8 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<number> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fea-bench-startup-'));
+  // The wizard asks its first question once it knows the AWS account (issue 10): STS answers from here.
+  const moto = await startMoto();
   try {
     // The build, timed; the last one also writes the metafile.
     const builds: number[] = [];
@@ -147,8 +152,9 @@ async function main(): Promise<number> {
     if (!pack) throw new Error('npm pack printed nothing');
     const dist = distSize(DIST);
 
-    // A first run with nothing saved: no LW_ settings, no AWS profile, an empty HOME and state dir.
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: tmp, FORTICNAPP_EKS_AUDIT_STATE_DIR: path.join(tmp, 'state'), TERM: 'xterm-256color' };
+    // A first run with nothing saved: no LW_ settings, an empty HOME and state dir; AWS credentials and
+    // region in the environment as in CloudShell, the endpoint at moto.
+    const env: NodeJS.ProcessEnv = { ...isolatedAwsEnv(moto.endpoint), HOME: tmp, FORTICNAPP_EKS_AUDIT_STATE_DIR: path.join(tmp, 'state'), TERM: 'xterm-256color' };
     for (const k of Object.keys(env)) if (/^(LW_|AWS_PROFILE$|npm_)/.test(k)) delete env[k];
     const node = process.execPath;
     const runs = {
@@ -199,6 +205,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${results.every(Boolean) ? 'every start-up budget met' : 'some start-up budget was MISSED'}\n`);
     return results.every(Boolean) ? 0 : 1;
   } finally {
+    await moto.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
