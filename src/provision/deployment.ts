@@ -8,7 +8,7 @@ import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { AppError, UsageError } from '../errors.js';
 import type { AwsClients } from '../aws/clients.js';
 import { bucketRegion, callerAccount } from '../aws/lookups.js';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import { resourceTags } from '../aws/tags.js';
 import { DEFAULTS, defaultInputs, type Inputs } from '../config/inputs.js';
 import { KNOWN_REGIONS } from '../config/regions.js';
@@ -23,7 +23,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { applyPlan, removeAll, type ApplyOutcome, type ResourceResult } from './apply.js';
 import type { Emit } from './events.js';
 import { buildPlan, readFailure, type Plan } from './plan.js';
-import { parsePolicy, regionsInCloudwatchTrust } from './policies.js';
+import { externalIdInTrust, parsePolicy, regionsInCloudwatchTrust } from './policies.js';
 import { preflight } from './preflight.js';
 import { createMemo, type Ctx, type Ref, type Spec } from './resource.js';
 import { KEYS } from './resources/keys.js';
@@ -52,6 +52,12 @@ export interface Located {
   stored?: StoredRecord;
   /** The journal of the random-id version (v1) the deployment was found by, when it has no record yet. */
   legacy?: ReadJournal;
+  /**
+   * A deployment of the random-id version made on another machine (no record, no journal here), found by its
+   * tags: a record rebuilt from what AWS holds (clusters from our filters, the external ID from the
+   * cross-account role's trust; each cluster's logging before setup unknown).
+   */
+  earlier?: DeploymentRecord;
   /** Regions searched for the record. */
   searched: string[];
   warnings: string[];
@@ -117,7 +123,7 @@ export async function locate(
   const legacy = opts.deploymentId
     ? journals.find((j) => j.header.deploymentId === opts.deploymentId && j.header.v === 1)
     : journals.find((j) => j.header.v === 1 && j.header.accountId === env.accountId && j.header.prefix === opts.prefix && replay(j.records).size > 0);
-  const deploymentId = opts.deploymentId ?? legacy?.header.deploymentId ?? deploymentIdFor(env.accountId, opts.prefix);
+  let deploymentId = opts.deploymentId ?? legacy?.header.deploymentId ?? deploymentIdFor(env.accountId, opts.prefix);
   // A damaged journal of this deployment stops everything (it may hold the only trace of a crashed run).
   const bad = damaged.find((d) => d.deploymentId === deploymentId || (d.header?.accountId === env.accountId && d.header?.prefix === opts.prefix));
   if (bad) throw bad.error;
@@ -146,12 +152,81 @@ export async function locate(
     searched.push(...rest);
     stored = found.find((f) => f.s)?.s;
   }
-  return { accountId: env.accountId, prefix: opts.prefix, deploymentId, ...(stored ? { stored } : {}), ...(legacy && !stored ? { legacy } : {}), searched, warnings };
+  // Nothing under the derived id: an earlier version's deployment (random id) made elsewhere is found by its tags
+  // in the regions searched, and kept under its id (DESIGN §4), never built a second time beside it.
+  let earlier: DeploymentRecord | undefined;
+  if (!stored && !legacy && !opts.deploymentId) {
+    const found = await earlierByTags(env.aws, env.accountId, opts.prefix, deploymentId, searched);
+    if (found) {
+      deploymentId = found.deploymentId;
+      stored = await readRecord(env.aws, found.homeRegion, deploymentId);
+      if (!stored) earlier = (await recordFromAws(env.aws, env.accountId, opts.prefix, deploymentId, searched, found.homeRegion)).record;
+    }
+  }
+  return {
+    accountId: env.accountId,
+    prefix: opts.prefix,
+    deploymentId,
+    ...(stored ? { stored } : {}),
+    ...(legacy && !stored ? { legacy } : {}),
+    ...(earlier ? { earlier } : {}),
+    searched,
+    warnings,
+  };
+}
+
+/**
+ * The one deployment under this prefix's names, other than `derivedId`, whose bucket, topic or stream is
+ * tagged as ours in these regions: made by an earlier version with a random id (one tagging call a region).
+ * @returns undefined when there is none, or more than one (the plan's conflicts then say what is in the way).
+ */
+async function earlierByTags(aws: AwsClients, accountId: string, prefix: string, derivedId: string, regions: string[]): Promise<{ deploymentId: string; homeRegion: string } | undefined> {
+  // Region by region: a region this account cannot use (not opted in) answers an error, and is passed over.
+  const perRegion = await Promise.all(regions.map((r) => discoverByTags(aws, [r], { roles: false }).catch(() => [])));
+  const ids = new Set<string>();
+  for (const d of perRegion.flat()) {
+    if (d.deploymentId === derivedId || !d.homeRegion) continue;
+    const names = makeNames(prefix, d.deploymentId, accountId, d.homeRegion);
+    if (d.resources.some((r) => [names.topicArn, names.streamArn].includes(r.arn))) ids.add(`${d.deploymentId} ${d.homeRegion}`);
+  }
+  const [only, ...more] = [...ids];
+  if (!only || more.length > 0) return undefined;
+  const [deploymentId = '', homeRegion = ''] = only.split(' ');
+  return { deploymentId, homeRegion };
+}
+
+/**
+ * A record for a deployment that has none, from what AWS holds: its clusters (those carrying its filters, in
+ * the regions given and those it reveals), the external ID in its cross-account role's trust, default inputs
+ * otherwise. Each cluster's logging before setup is unknown (null: teardown leaves it on).
+ * @returns the record, and every region searched for its clusters.
+ */
+async function recordFromAws(aws: AwsClients, accountId: string, prefix: string, deploymentId: string, regions: string[], homeHint?: string): Promise<{ record: DeploymentRecord; regions: string[] }> {
+  const revealed = await revealedRegions(aws, makeNames(prefix, deploymentId, accountId, homeHint ?? regions[0] ?? 'us-east-1'), accountId);
+  const all = [...new Set([...regions, ...revealed.regions])];
+  const homeRegion = homeHint ?? revealed.home ?? regions[0] ?? 'us-east-1';
+  const clusters: DeploymentRecord['clusters'] = {};
+  for (const c of await clustersWithFilters(aws, all, prefix, deploymentId)) (clusters[c.region] ??= {})[c.cluster] = { auditBefore: null };
+  const { regionClusters: _, ...inputs } = defaultInputs(homeRegion, prefix);
+  const record: DeploymentRecord = {
+    v: RECORD_VERSION,
+    deploymentId,
+    accountId,
+    prefix,
+    homeRegion,
+    status: 'applying',
+    inputs,
+    externalId: revealed.externalId ?? '',
+    clusters,
+    updatedAt: new Date().toISOString(),
+    tool: TOOL,
+  };
+  return { record, regions: all };
 }
 
 /** The record the deployment has: in AWS, or made from an earlier version's journal. */
 export function recordOf(located: Located): DeploymentRecord | undefined {
-  return located.stored?.record ?? (located.legacy ? legacyRecord(located.legacy) : undefined);
+  return located.stored?.record ?? (located.legacy ? legacyRecord(located.legacy) : located.earlier);
 }
 
 /** The spec of a deployment with these inputs (the record: audit logging before setup, dropped tags, the integration). */
@@ -227,6 +302,11 @@ export async function planSetup(env: AccountEnv, request: { inputs: Inputs; home
     inputs.homeRegion = record.homeRegion;
   }
   if (located.legacy) notes.push(`Adopted deployment ${located.deploymentId}, made by an earlier version (journal ${located.legacy.path}); it keeps its id and names.`);
+  if (located.earlier) {
+    notes.push(
+      `Adopted deployment ${located.deploymentId}, made by an earlier version on another machine (found by its tags in ${located.earlier.homeRegion}); it keeps its id and names. Its clusters' audit logging before that setup is not known, so teardown will leave it on.`,
+    );
+  }
   const names = makeNames(inputs.prefix, located.deploymentId, accountId, inputs.homeRegion);
   const externalId = record?.externalId || newExternalId(tenantOf(request.laceworkAccount), accountId);
   const desired = specFor(inputs, names, externalId, record);
@@ -247,9 +327,10 @@ function recordAfter(sp: SetupPlan, status: DeploymentRecord['status'], opts: { 
   for (const [region, names] of Object.entries(sp.desired.inputs.regionClusters)) {
     for (const c of names) {
       const before = old[region]?.[c]?.auditBefore;
-      // A cluster new to the deployment: its logging as the plan read it, before setup touched it.
+      // A cluster new to the deployment: its logging as the plan read it, before setup touched it. One already in
+      // it keeps what the record knows, unknown (null) included: the logging read now may be setup's own doing.
       const now = sp.plan.items.find((i) => i.key === KEYS.auditLogging(region, c))?.found?.state.audit;
-      (clusters[region] ??= {})[c] = { auditBefore: before ?? now === true };
+      (clusters[region] ??= {})[c] = { auditBefore: before !== undefined ? before : now === true };
     }
   }
   const { regionClusters: _, ...inputs } = sp.desired.inputs;
@@ -491,13 +572,7 @@ export async function planDiscoveredTeardown(env: AccountEnv, opts: { deployment
   const d = found[0] as (typeof found)[number];
   const prefix = d.prefix ?? opts.prefix ?? DEFAULTS.prefix;
   // The regions given may hold only part of it (the roles are global): what it reveals is searched too.
-  const revealed = await revealedRegions(env.aws, makeNames(prefix, d.deploymentId, accountId, d.homeRegion ?? opts.regions[0] ?? 'us-east-1'), accountId);
-  const regions = [...new Set([...opts.regions, ...revealed.regions])];
-  const homeRegion = d.homeRegion ?? revealed.home ?? opts.regions[0] ?? 'us-east-1';
-  const clusters: DeploymentRecord['clusters'] = {};
-  for (const c of await clustersWithFilters(env.aws, regions, prefix, d.deploymentId)) (clusters[c.region] ??= {})[c.cluster] = { auditBefore: null };
-  const { regionClusters: _, ...inputs } = defaultInputs(homeRegion, prefix);
-  const record: DeploymentRecord = { v: RECORD_VERSION, deploymentId: d.deploymentId, accountId, prefix, homeRegion, status: 'applying', inputs, externalId: '', clusters, updatedAt: new Date().toISOString(), tool: TOOL };
+  const { record, regions } = await recordFromAws(env.aws, accountId, prefix, d.deploymentId, opts.regions, d.homeRegion);
   const located: Located = { accountId, prefix, deploymentId: d.deploymentId, searched: regions, warnings: [] };
   const lw = await connected(env, opts.connect, undefined, true);
   return teardownPlanOf({ ...lw, accountId }, located, record, { onlyFound: true });
@@ -505,18 +580,16 @@ export async function planDiscoveredTeardown(env: AccountEnv, opts: { deployment
 
 /**
  * What a deployment found by its tags reveals about where the rest of it is: its clusters' regions (the
- * CloudWatch role's trust names each) and its home region (where its bucket is; GetBucketLocation answers
- * from any region).
+ * CloudWatch role's trust names each), its home region (where its bucket is; GetBucketLocation answers
+ * from any region), and the external ID its cross-account role's trust requires.
  */
-async function revealedRegions(aws: AwsClients, names: Names, accountId: string): Promise<{ home?: string; regions: string[] }> {
+async function revealedRegions(aws: AwsClients, names: Names, accountId: string): Promise<{ home?: string; regions: string[]; externalId?: string }> {
   const iam = await aws.iam();
-  const trust = await iam.send(new GetRoleCommand({ RoleName: names.cloudwatchRole })).then(
-    (o) => parsePolicy(o.Role?.AssumeRolePolicyDocument),
-    (err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)),
-  );
-  const where = await bucketRegion(aws, names.bucket, accountId);
+  const trustOf = async (RoleName: string) => parsePolicy((await unlessNotFound(iam.send(new GetRoleCommand({ RoleName }))))?.Role?.AssumeRolePolicyDocument);
+  const [cloudwatch, crossAccount, where] = await Promise.all([trustOf(names.cloudwatchRole), trustOf(names.caRole), bucketRegion(aws, names.bucket, accountId)]);
   const home = where !== 'not-found' && where !== 'denied' ? where : undefined;
-  return { ...(home ? { home } : {}), regions: [...regionsInCloudwatchTrust(trust), ...(home ? [home] : [])] };
+  const externalId = externalIdInTrust(crossAccount);
+  return { ...(home ? { home } : {}), regions: [...regionsInCloudwatchTrust(cloudwatch), ...(home ? [home] : [])], ...(externalId ? { externalId } : {}) };
 }
 
 /** One deployment as `list` shows it. */

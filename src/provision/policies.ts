@@ -104,6 +104,16 @@ export function regionsInCloudwatchTrust(policy: unknown): string[] {
   return services.map((s) => /^logs\.([a-z0-9-]+)\.amazonaws\.com$/.exec(s)?.[1]).filter((r): r is string => !!r);
 }
 
+/** The `sts:ExternalId` a trust policy requires (ours: one statement, StringEquals), if any. */
+export function externalIdInTrust(policy: unknown): string | undefined {
+  const stmts = ((policy as PolicyDocument | undefined)?.Statement ?? []) as { Condition?: Record<string, Record<string, unknown>> }[];
+  for (const s of Array.isArray(stmts) ? stmts : [stmts]) {
+    const id = s.Condition?.StringEquals?.['sts:ExternalId'];
+    if (typeof id === 'string') return id;
+  }
+  return undefined;
+}
+
 /**
  * Key policy of the one KMS key (bucket, topic, stream). Service statements carry aws:SourceAccount;
  * principals of this account may decrypt (that is how the cross-account role reads the objects).

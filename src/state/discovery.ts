@@ -48,10 +48,11 @@ export interface DiscoveredDeployment {
 }
 
 /**
- * Every deployment with a resource tagged `forticnapp-eks-audit:managed-by` in the given regions, or an IAM
- * role of ours. Keys pending deletion do not count (a torn-down deployment's key waits out its 7 days).
+ * Every deployment with a resource tagged `forticnapp-eks-audit:managed-by` in the given regions, or (unless
+ * `opts.roles` is false: one tagging call per region, no IAM listing) an IAM role of ours. Keys pending
+ * deletion do not count (a torn-down deployment's key waits out its 7 days).
  */
-export async function discoverByTags(aws: AwsClients, regions: string[]): Promise<DiscoveredDeployment[]> {
+export async function discoverByTags(aws: AwsClients, regions: string[], opts: { roles?: boolean } = {}): Promise<DiscoveredDeployment[]> {
   const found = new Map<string, DiscoveredResource & { deploymentId: string }>();
   const buckets = new Map<string, string>();
   await pMap(
@@ -80,16 +81,16 @@ export async function discoverByTags(aws: AwsClients, regions: string[]): Promis
     { concurrency: 4 },
   );
 
-  const iam = await aws.iam();
+  const iam = opts.roles === false ? undefined : await aws.iam();
   const candidates: { name: string; arn: string }[] = [];
-  for await (const page of paginateListRoles({ client: iam }, {})) {
+  for await (const page of iam ? paginateListRoles({ client: iam }, {}) : []) {
     for (const r of page.Roles ?? []) if (r.RoleName && r.Arn && ROLE_NAME.test(r.RoleName)) candidates.push({ name: r.RoleName, arn: r.Arn });
   }
   const prefixes = new Map<string, string>();
   await pMap(
     candidates,
     async (role) => {
-      const tags = tagMap((await iam.send(new ListRoleTagsCommand({ RoleName: role.name }))).Tags);
+      const tags = tagMap((await (iam as NonNullable<typeof iam>).send(new ListRoleTagsCommand({ RoleName: role.name }))).Tags);
       const id = tags[TAG_KEYS.deployment];
       if (!id || tags[TAG_KEYS.managedBy] !== MANAGED_BY) return;
       found.set(role.arn, { deploymentId: id, arn: role.arn, kind: 'iam-role', region: 'global' });

@@ -21,9 +21,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireMotoOrSkip } from '../fakes/moto.js';
-import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, SCOPE, seedThreeClusters, setupArgs, teardownArgs } from './fixtures.js';
+import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, planArgs, SCOPE, seedThreeClusters, setupArgs, teardownArgs } from './fixtures.js';
 import { clusterLogging, counts, inventory, leftovers } from './inventory.js';
-import { readRecordParameter, recordParameters } from './records.js';
+import { readRecordParameter, recordedAuditBefore, recordParameters } from './records.js';
 import { ACCOUNT, runCli, startWorld, type CliRun, type World } from './world.js';
 
 /** The last commit of the previous model (journal-based, random deployment id). */
@@ -192,6 +192,47 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
     expect(leftovers(await inventory(world, SCOPE, { withTagging: true }))).toEqual([]);
     expect(await recordParameters(world, SCOPE.regions)).toEqual([]);
     expect(await clusterLogging(world, SCOPE)).toEqual(BEFORE);
+  }, 180_000);
+
+  it('from another machine (no journal there, no record in AWS): plan and setup find it by its tags and keep it under its id, never building a second; teardown from a third leaves nothing', async () => {
+    await seedThreeClusters(world, { reset: true, edgeLogGroup: false });
+    const old = ok(await runBin(world, previous, setupArgs(world))).json<Json>();
+    const id = old.deploymentId;
+    const intgBefore = [...world.lw.integrations.keys()];
+    const second = mkdtempSync(path.join(os.tmpdir(), 'fea-second-machine-'));
+    const third = mkdtempSync(path.join(os.tmpdir(), 'fea-third-machine-'));
+    try {
+      world.proxy.resetCalls();
+      const plan = ok(await runCli(world, planArgs(world, ['--state-dir', second]))).json<Json>();
+      expect(plan.deploymentId).toBe(id);
+      expect(plan.resources.filter((r) => r.action !== 'keep').map((r) => `${r.kind} ${r.id} ${r.action}`).sort()).toEqual([`iam-role lw-eks-al-ca-${id} change`, `iam-role lw-eks-al-fh-${id} change`]);
+      expect(mutating()).toEqual([]);
+
+      const lwBefore = lwChanges().length;
+      const adopt = ok(await runCli(world, setupArgs(world, ['--state-dir', second])));
+      expect(adopt.json<Json>().deploymentId).toBe(id);
+      expect(adopt.stderr).toContain(`Adopted deployment ${id}, made by an earlier version on another machine (found by its tags in ${HOME}); it keeps its id and names.`);
+      expect(mutating().filter((c) => !c.startsWith('ssm:')).sort()).toEqual(['iam:PutRolePolicy', 'iam:PutRolePolicy']);
+      expect(lwChanges().length).toBe(lwBefore);
+      expect([...world.lw.integrations.keys()]).toEqual(intgBefore);
+      expect(counts(await inventory(world, SCOPE, { withTagging: true }))).toEqual({ ...ONE_OF_EACH, tagged: ONE_OF_EACH.tagged + 3 });
+      // What was on before the earlier setup is not known here: the record says so (null), it does not guess.
+      expect(await recordedAuditBefore(world, HOME, id)).toEqual({ 'eu-central-1/prod': null, 'eu-central-1/stage': null, 'us-east-1/edge': null });
+
+      world.proxy.resetCalls();
+      expect(ok(await runCli(world, setupArgs(world, ['--state-dir', second]))).json<Json>().deploymentId).toBe(id);
+      expect(mutating()).toEqual([]);
+
+      // Teardown from a third machine: nothing left; audit logging left on (nobody knows it was off before).
+      const td = ok(await runCli(world, teardownArgs(world, ['--yes', '--state-dir', third]))).json<Json>();
+      expect(td.deploymentId).toBe(id);
+      expect(leftovers(await inventory(world, SCOPE, { withTagging: true }))).toEqual([]);
+      expect(world.lw.integrations.size).toBe(0);
+      expect(await clusterLogging(world, SCOPE)).toEqual(AFTER_SETUP);
+    } finally {
+      rmSync(second, { recursive: true, force: true });
+      rmSync(third, { recursive: true, force: true });
+    }
   }, 180_000);
 
   it('teardown straight after the previous version’s setup (no re-run, no record in AWS) leaves nothing and restores logging as before', async () => {

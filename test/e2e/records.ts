@@ -39,6 +39,18 @@ export async function readRecordParameter(world: World, region: string, deployme
   return undefined;
 }
 
+/** Every cluster's `auditBefore` in a deployment's record (its `clusters/<region>` parameters), as `<region>/<cluster>`. */
+export async function recordedAuditBefore(world: World, region: string, deploymentId: string): Promise<Record<string, boolean | null>> {
+  const out: Record<string, boolean | null> = {};
+  for await (const page of paginateGetParametersByPath({ client: ssm(world, region) }, { Path: `${ROOT}${deploymentId}/clusters/`, Recursive: true })) {
+    for (const p of page.Parameters ?? []) {
+      const where = (p.Name ?? '').split('/').pop() as string;
+      for (const [cluster, c] of Object.entries(JSON.parse(p.Value ?? '{}') as Record<string, { auditBefore: boolean | null }>)) out[`${where}/${cluster}`] = c.auditBefore;
+    }
+  }
+  return out;
+}
+
 /** Deletes every record parameter in these regions (a record lost, or deleted by hand); returns how many. */
 export async function deleteRecordParameters(world: World, regions: string[]): Promise<number> {
   let n = 0;

@@ -6,6 +6,7 @@
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,12 @@ const aws = {
     fake(SNSClient, async (c) => {
       if (!(c instanceof ListSubscriptionsByTopicCommand)) throw new Error('unexpected');
       return { Subscriptions: subscriptions };
+    }),
+  // Nothing else tagged as ours (no deployment of an earlier version to find).
+  tagging: async () =>
+    fake(ResourceGroupsTaggingAPIClient, async (c) => {
+      if (!(c instanceof GetResourcesCommand)) throw new Error('unexpected');
+      return { ResourceTagMappingList: [] };
     }),
 } as unknown as AwsClients;
 
