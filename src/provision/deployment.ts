@@ -27,7 +27,7 @@ import { externalIdInTrust, parsePolicy, regionsInCloudwatchTrust } from './poli
 import { preflight } from './preflight.js';
 import { createMemo, type Ctx, type Ref, type Spec } from './resource.js';
 import { KEYS } from './resources/keys.js';
-import { clustersWithFilters, discoverByTags } from '../state/discovery.js';
+import { clustersWithFilters, discoverByTags, rolesOfOurs } from '../state/discovery.js';
 import { canonical } from './diff.js';
 
 /** What every command needs to act in one AWS account. */
@@ -152,15 +152,17 @@ export async function locate(
     searched.push(...rest);
     stored = found.find((f) => f.s)?.s;
   }
-  // Nothing under the derived id: an earlier version's deployment (random id) made elsewhere is found by its tags
-  // in the regions searched, and kept under its id (DESIGN §4), never built a second time beside it.
+  // Nothing under the derived id: an earlier version's deployment (random id) made elsewhere is found by its
+  // tagged roles and kept under its id (DESIGN §4), never built a second time beside it.
   let earlier: DeploymentRecord | undefined;
   if (!stored && !legacy && !opts.deploymentId) {
-    const found = await earlierByTags(env.aws, env.accountId, opts.prefix, deploymentId, searched);
-    if (found) {
-      deploymentId = found.deploymentId;
-      stored = await readRecord(env.aws, found.homeRegion, deploymentId);
-      if (!stored) earlier = (await recordFromAws(env.aws, env.accountId, opts.prefix, deploymentId, searched, found.homeRegion)).record;
+    const id = await earlierByRoles(env.aws, opts.prefix, deploymentId);
+    if (id) {
+      deploymentId = id;
+      // Its clusters are looked for where it says it has them (and the regions asked for), not in every region.
+      const rebuilt = (await recordFromAws(env.aws, env.accountId, opts.prefix, id, candidates)).record;
+      stored = await readRecord(env.aws, rebuilt.homeRegion, id);
+      if (!stored) earlier = rebuilt;
     }
   }
   return {
@@ -176,23 +178,13 @@ export async function locate(
 }
 
 /**
- * The one deployment under this prefix's names, other than `derivedId`, whose bucket, topic or stream is
- * tagged as ours in these regions: made by an earlier version with a random id (one tagging call a region).
- * @returns undefined when there is none, or more than one (the plan's conflicts then say what is in the way).
+ * The one deployment other than `derivedId` whose IAM roles carry this prefix's names and our tags: made by an
+ * earlier version with a random id (an IAM role listing; each role's tags read only when its name fits).
+ * @returns its id, or undefined when there is none, or more than one (the plan's conflicts then say what is in the way).
  */
-async function earlierByTags(aws: AwsClients, accountId: string, prefix: string, derivedId: string, regions: string[]): Promise<{ deploymentId: string; homeRegion: string } | undefined> {
-  // Region by region: a region this account cannot use (not opted in) answers an error, and is passed over.
-  const perRegion = await Promise.all(regions.map((r) => discoverByTags(aws, [r], { roles: false }).catch(() => [])));
-  const ids = new Set<string>();
-  for (const d of perRegion.flat()) {
-    if (d.deploymentId === derivedId || !d.homeRegion) continue;
-    const names = makeNames(prefix, d.deploymentId, accountId, d.homeRegion);
-    if (d.resources.some((r) => [names.topicArn, names.streamArn].includes(r.arn))) ids.add(`${d.deploymentId} ${d.homeRegion}`);
-  }
-  const [only, ...more] = [...ids];
-  if (!only || more.length > 0) return undefined;
-  const [deploymentId = '', homeRegion = ''] = only.split(' ');
-  return { deploymentId, homeRegion };
+async function earlierByRoles(aws: AwsClients, prefix: string, derivedId: string): Promise<string | undefined> {
+  const ids = new Set((await rolesOfOurs(aws, prefix)).filter((r) => r.prefix === prefix && r.deploymentId !== derivedId).map((r) => r.deploymentId));
+  return ids.size === 1 ? [...ids][0] : undefined;
 }
 
 /**
@@ -304,7 +296,7 @@ export async function planSetup(env: AccountEnv, request: { inputs: Inputs; home
   if (located.legacy) notes.push(`Adopted deployment ${located.deploymentId}, made by an earlier version (journal ${located.legacy.path}); it keeps its id and names.`);
   if (located.earlier) {
     notes.push(
-      `Adopted deployment ${located.deploymentId}, made by an earlier version on another machine (found by its tags in ${located.earlier.homeRegion}); it keeps its id and names. Its clusters' audit logging before that setup is not known, so teardown will leave it on.`,
+      `Adopted deployment ${located.deploymentId} (home region ${located.earlier.homeRegion}), made by an earlier version on another machine and found by its tagged roles; it keeps its id and names. Its clusters' audit logging before that setup is not known, so teardown will leave it on.`,
     );
   }
   const names = makeNames(inputs.prefix, located.deploymentId, accountId, inputs.homeRegion);

@@ -18,8 +18,8 @@ import { MANAGED_BY } from '../config/naming.js';
 
 export const DISCOVERY_IAM: IamNeed[] = iamNeeds('any', `
   GetResourcesCommand                 tag:GetResources                                | --discover: resources by our tags
-  ListRolesCommand                    iam:ListRoles                                   | --discover: IAM roles are not in the tagging API
-  ListRoleTagsCommand                 iam:ListRoleTags @role                          | --discover: which deployment a role belongs to
+  ListRolesCommand                    iam:ListRoles                                   | a first setup: an earlier version's deployment (by its roles); --discover (IAM is not in the tagging API)
+  ListRoleTagsCommand                 iam:ListRoleTags @role                          | which deployment a role of ours belongs to
   DescribeLogGroupsCommand            logs:DescribeLogGroups @any-log-group           | --discover: the clusters’ log groups
   DescribeSubscriptionFiltersCommand  logs:DescribeSubscriptionFilters @eks-log-group | --discover: our filters on them
   DescribeKeyCommand                  kms:DescribeKey @kms-key                        | --discover: a tagged key pending deletion is a torn-down deployment
@@ -48,11 +48,10 @@ export interface DiscoveredDeployment {
 }
 
 /**
- * Every deployment with a resource tagged `forticnapp-eks-audit:managed-by` in the given regions, or (unless
- * `opts.roles` is false: one tagging call per region, no IAM listing) an IAM role of ours. Keys pending
- * deletion do not count (a torn-down deployment's key waits out its 7 days).
+ * Every deployment with a resource tagged `forticnapp-eks-audit:managed-by` in the given regions, or an IAM
+ * role of ours. Keys pending deletion do not count (a torn-down deployment's key waits out its 7 days).
  */
-export async function discoverByTags(aws: AwsClients, regions: string[], opts: { roles?: boolean } = {}): Promise<DiscoveredDeployment[]> {
+export async function discoverByTags(aws: AwsClients, regions: string[]): Promise<DiscoveredDeployment[]> {
   const found = new Map<string, DiscoveredResource & { deploymentId: string }>();
   const buckets = new Map<string, string>();
   await pMap(
@@ -81,24 +80,11 @@ export async function discoverByTags(aws: AwsClients, regions: string[], opts: {
     { concurrency: 4 },
   );
 
-  const iam = opts.roles === false ? undefined : await aws.iam();
-  const candidates: { name: string; arn: string }[] = [];
-  for await (const page of iam ? paginateListRoles({ client: iam }, {}) : []) {
-    for (const r of page.Roles ?? []) if (r.RoleName && r.Arn && ROLE_NAME.test(r.RoleName)) candidates.push({ name: r.RoleName, arn: r.Arn });
-  }
   const prefixes = new Map<string, string>();
-  await pMap(
-    candidates,
-    async (role) => {
-      const tags = tagMap((await (iam as NonNullable<typeof iam>).send(new ListRoleTagsCommand({ RoleName: role.name }))).Tags);
-      const id = tags[TAG_KEYS.deployment];
-      if (!id || tags[TAG_KEYS.managedBy] !== MANAGED_BY) return;
-      found.set(role.arn, { deploymentId: id, arn: role.arn, kind: 'iam-role', region: 'global' });
-      const m = ROLE_NAME.exec(role.name);
-      if (m && m[2] === id) prefixes.set(id, m[1] as string);
-    },
-    { concurrency: 4 },
-  );
+  for (const role of await rolesOfOurs(aws)) {
+    found.set(role.arn, { deploymentId: role.deploymentId, arn: role.arn, kind: 'iam-role', region: 'global' });
+    if (role.prefix) prefixes.set(role.deploymentId, role.prefix);
+  }
 
   const byId = new Map<string, DiscoveredDeployment>();
   for (const { deploymentId, ...res } of found.values()) {
@@ -123,6 +109,35 @@ export async function discoverByTags(aws: AwsClients, regions: string[], opts: {
       };
     })
     .sort((x, y) => x.deploymentId.localeCompare(y.deploymentId));
+}
+
+/**
+ * The IAM roles of ours in the account: named as setup names them (`<prefix>-ca|fh|cw-<id>`) and tagged as
+ * ours with that deployment id (IAM is not in the tagging API, on AWS either). `namePrefix` narrows the
+ * candidates to one prefix before their tags are read.
+ * @returns each role with its deployment id and the prefix its name carries.
+ */
+export async function rolesOfOurs(aws: AwsClients, namePrefix?: string): Promise<{ name: string; arn: string; deploymentId: string; prefix: string }[]> {
+  const iam = await aws.iam();
+  const candidates: { name: string; arn: string; prefix: string; id: string }[] = [];
+  for await (const page of paginateListRoles({ client: iam, pageSize: 1000 }, {})) {
+    for (const r of page.Roles ?? []) {
+      const m = r.RoleName ? ROLE_NAME.exec(r.RoleName) : null;
+      if (m && r.Arn && (namePrefix === undefined || m[1] === namePrefix)) candidates.push({ name: r.RoleName as string, arn: r.Arn, prefix: m[1] as string, id: m[2] as string });
+    }
+  }
+  const out: { name: string; arn: string; deploymentId: string; prefix: string }[] = [];
+  await pMap(
+    candidates,
+    async (role) => {
+      const tags = tagMap((await iam.send(new ListRoleTagsCommand({ RoleName: role.name }))).Tags);
+      const id = tags[TAG_KEYS.deployment];
+      if (!id || tags[TAG_KEYS.managedBy] !== MANAGED_BY) return;
+      out.push({ name: role.name, arn: role.arn, deploymentId: id, prefix: id === role.id ? role.prefix : '' });
+    },
+    { concurrency: 4 },
+  );
+  return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Clusters that carry a filter of this deployment (`<prefix>-<cluster>-eks-cw-<id>`) in the given regions. */

@@ -194,7 +194,7 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
     expect(await clusterLogging(world, SCOPE)).toEqual(BEFORE);
   }, 180_000);
 
-  it('from another machine (no journal there, no record in AWS): plan and setup find it by its tags and keep it under its id, never building a second; teardown from a third leaves nothing', async () => {
+  it('from another machine (no journal there, no record in AWS): plan and setup find it by its tagged roles and keep it under its id, never building a second; teardown from a third leaves nothing', async () => {
     await seedThreeClusters(world, { reset: true, edgeLogGroup: false });
     const old = ok(await runBin(world, previous, setupArgs(world))).json<Json>();
     const id = old.deploymentId;
@@ -211,7 +211,7 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
       const lwBefore = lwChanges().length;
       const adopt = ok(await runCli(world, setupArgs(world, ['--state-dir', second])));
       expect(adopt.json<Json>().deploymentId).toBe(id);
-      expect(adopt.stderr).toContain(`Adopted deployment ${id}, made by an earlier version on another machine (found by its tags in ${HOME}); it keeps its id and names.`);
+      expect(adopt.stderr).toContain(`Adopted deployment ${id} (home region ${HOME}), made by an earlier version on another machine and found by its tagged roles; it keeps its id and names.`);
       expect(mutating().filter((c) => !c.startsWith('ssm:')).sort()).toEqual(['iam:PutRolePolicy', 'iam:PutRolePolicy']);
       expect(lwChanges().length).toBe(lwBefore);
       expect([...world.lw.integrations.keys()]).toEqual(intgBefore);

@@ -6,7 +6,7 @@
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,11 +97,11 @@ const aws = {
       if (!(c instanceof ListSubscriptionsByTopicCommand)) throw new Error('unexpected');
       return { Subscriptions: subscriptions };
     }),
-  // Nothing else tagged as ours (no deployment of an earlier version to find).
-  tagging: async () =>
-    fake(ResourceGroupsTaggingAPIClient, async (c) => {
-      if (!(c instanceof GetResourcesCommand)) throw new Error('unexpected');
-      return { ResourceTagMappingList: [] };
+  // No role of ours (no deployment of an earlier version to find).
+  iam: async () =>
+    fake(IAMClient, async (c) => {
+      if (!(c instanceof ListRolesCommand)) throw new Error('unexpected');
+      return { Roles: [] };
     }),
 } as unknown as AwsClients;
 

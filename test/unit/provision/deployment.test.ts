@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import { deploymentIdFor, makeNames } from '../../../src/config/naming.js';
@@ -23,11 +23,11 @@ const ACCOUNT = '123456789012';
 
 let stateDir: string;
 let searched: string[];
-let tagged: string[];
+let roleListings: number;
 beforeEach(() => {
   stateDir = mkdtempSync(join(tmpdir(), 'fea-deployment-'));
   searched = [];
-  tagged = [];
+  roleListings = 0;
 });
 afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
@@ -45,13 +45,13 @@ const aws = {
     Object.assign(Object.create(S3Client.prototype) as S3Client, {
       send: async () => Promise.reject(Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } })),
     }),
-  // Nothing tagged as ours: no deployment of an earlier version either.
-  tagging: async (region: string) =>
-    Object.assign(Object.create(ResourceGroupsTaggingAPIClient.prototype) as ResourceGroupsTaggingAPIClient, {
+  // No role of ours: no deployment of an earlier version either.
+  iam: async () =>
+    Object.assign(Object.create(IAMClient.prototype) as IAMClient, {
       send: async (c: unknown) => {
-        if (!(c instanceof GetResourcesCommand)) throw new Error('unexpected');
-        tagged.push(region);
-        return { ResourceTagMappingList: [] };
+        if (!(c instanceof ListRolesCommand)) throw new Error('unexpected');
+        roleListings++;
+        return { Roles: [{ RoleName: 'lw-eks-al-ca-0000000z', Arn: 'arn:aws:iam::123456789012:role/x' }, { RoleName: 'team-admin', Arn: 'arn:aws:iam::123456789012:role/team-admin' }] };
       },
     }),
 } as unknown as AwsClients;
@@ -139,8 +139,8 @@ describe('locate', () => {
     expect(found.stored).toBeUndefined();
     expect(found.legacy).toBeUndefined();
     expect(found.searched).toEqual(['eu-central-1', 'us-east-1', 'us-west-2']);
-    // No deployment of an earlier version tagged as ours there either (one tagging call a region).
-    expect(tagged.sort()).toEqual(['eu-central-1', 'us-east-1', 'us-west-2']);
+    // No deployment of an earlier version either: one look at the account's roles (none of ours by name).
+    expect(roleListings).toBe(1);
     expect(recordOf(found)).toBeUndefined();
   });
 
