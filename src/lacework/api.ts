@@ -12,6 +12,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { backoffScale } from '../aws/backoff.js';
 import { AppError, UsageError, UserAbort, errorMessage } from '../errors.js';
 import type { LaceworkCredentials } from './credentials.js';
+import { httpTransport, type HttpTransport } from './http.js';
 
 /** An `AwsEksAudit` integration as the API returns it (`{"data": {...}}` of create/get, items of list). */
 export interface EksAuditIntegration {
@@ -95,8 +96,8 @@ export interface LaceworkApi {
 export interface LaceworkApiOptions {
   /** Default: `LW_API_SERVER_URL`, else `https://<account>.lacework.net`. */
   baseUrl?: string;
-  /** Default: the global fetch. */
-  fetch?: typeof fetch;
+  /** Default: `node:https` (./http.ts); the global fetch fits too. */
+  fetch?: HttpTransport;
   /** Default: `forticnapp-eks-audit/<package version>`. */
   userAgent?: string;
   /** Per-request timeout in ms, default 30000: a hung connection must not hang setup (the call is then retried). */
@@ -211,7 +212,7 @@ interface Op {
  */
 export function createLaceworkApi(creds: LaceworkCredentials, opts: LaceworkApiOptions = {}): LaceworkApi {
   const baseUrl = resolveBaseUrl(creds, opts.baseUrl);
-  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const fetchImpl = opts.fetch ?? httpTransport;
   const userAgent = opts.userAgent ?? `forticnapp-eks-audit/${pkg.version}`;
   const requestTimeout = opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -606,10 +607,13 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** The error code of a failed request (`node:http` sets it on the error; fetch on its `cause`), else its message. */
 function networkDetail(err: unknown): string {
   const cause = err instanceof Error ? (err as Error & { cause?: unknown }).cause : undefined;
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  if (typeof code === 'string') return code;
+  for (const e of [err, cause]) {
+    const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+    if (typeof code === 'string') return code;
+  }
   return cause instanceof Error ? cause.message : errorMessage(err);
 }
 

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, UsageError, UserAbort } from '../../../src/errors.js';
 import { createLaceworkApi, LaceworkApiError, parseRetryAfter, RETRY_LIMITS, type EksAuditInput, type LaceworkApi } from '../../../src/lacework/api.js';
 import type { LaceworkCredentials } from '../../../src/lacework/credentials.js';
+import { httpTransport, type HttpTransport } from '../../../src/lacework/http.js';
 import { startFakeLacework, type FakeLacework, type FakeLaceworkOptions } from '../../fakes/lacework-server.js';
 
 const SECRET = '_s3cr3t0123456789abcdef0123456789';
@@ -52,16 +53,16 @@ interface Setup {
 const CREDS: LaceworkCredentials = { account: 'acme', keyId: KEY_ID, secret: SECRET, source: 'test', origin: {} };
 
 async function setup(
-  options: { fake?: Partial<FakeLaceworkOptions>; creds?: Partial<LaceworkCredentials>; fetch?: typeof fetch; requestTimeout?: number } = {},
+  options: { fake?: Partial<FakeLaceworkOptions>; creds?: Partial<LaceworkCredentials>; fetch?: HttpTransport; requestTimeout?: number } = {},
 ): Promise<Setup> {
   const fake = await startFakeLacework({ account: 'acme', keyId: KEY_ID, secret: SECRET, ...options.fake });
   fakes.push(fake);
   const creds: LaceworkCredentials = { ...CREDS, ...options.creds };
   const sent: Sent[] = [];
-  const inner = options.fetch ?? fetch;
-  const recording: typeof fetch = (input, init) => {
-    const url = new URL(String(input));
-    sent.push({ method: init?.method ?? 'GET', path: url.pathname, at: performance.now() });
+  const inner = options.fetch ?? httpTransport;
+  const recording: HttpTransport = (input, init) => {
+    const url = new URL(input);
+    sent.push({ method: init.method, path: url.pathname, at: performance.now() });
     return inner(input, init);
   };
   const api = createLaceworkApi(creds, {
@@ -144,14 +145,12 @@ describe('token', () => {
 
   it('re-mints when its own clock says the token is about to expire', async () => {
     // Rewrite expiresAt to 5 s from now: inside the 10 s renewal margin.
-    const shortLived: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
+    const shortLived: HttpTransport = async (input, init) => {
+      const res = await httpTransport(input, init);
       if (!String(input).endsWith('/api/v2/access/tokens') || res.status !== 201) return res;
-      const body = (await res.json()) as { token: string };
-      return new Response(JSON.stringify({ token: body.token, expiresAt: new Date(Date.now() + 5_000).toISOString() }), {
-        status: 201,
-        headers: { 'Content-Type': 'application/json' },
-      });
+      const body = JSON.parse(await res.text()) as { token: string };
+      const text = JSON.stringify({ token: body.token, expiresAt: new Date(Date.now() + 5_000).toISOString() });
+      return { ...res, text: () => Promise.resolve(text) };
     };
     const { fake, api } = await setup({ fetch: shortLived });
     await api.listEksAudit();
@@ -276,11 +275,11 @@ describe('CloudAccounts', () => {
   });
 
   it('reads the {"data": {"message"}} error shape too', async () => {
-    const dataShaped: typeof fetch = async (input, init) => {
+    const dataShaped: HttpTransport = async (input, init) => {
       if (String(input).endsWith('/api/v2/CloudAccounts/AwsEksAudit')) {
         return new Response(JSON.stringify({ data: { statusMessage: 'Service paused' } }), { status: 409 });
       }
-      return fetch(input, init);
+      return httpTransport(input, init);
     };
     const { api } = await setup({ fetch: dataShaped });
     const err = await caught(api.listEksAudit());
@@ -347,12 +346,12 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
     it(`${c.name}: a network error once (the connection reset), then it works`, async () => {
       let dropped = false;
       const matches = (url: string, method: string) => method === c.method && (typeof c.path === 'string' ? new URL(url).pathname === c.path : c.path.test(new URL(url).pathname));
-      const flaky: typeof fetch = async (input, init) => {
+      const flaky: HttpTransport = async (input, init) => {
         if (!dropped && matches(String(input), init?.method ?? 'GET')) {
           dropped = true;
           throw new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
         }
-        return fetch(input, init);
+        return httpTransport(input, init);
       };
       const s = await withOne();
       const api = createLaceworkApi(CREDS, { baseUrl: s.fake.url, fetch: flaky });
@@ -510,7 +509,7 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
 
   it.each(['ENOTFOUND', 'ECONNREFUSED'])('does not retry %s (a wrong address)', async (code) => {
     let n = 0;
-    const broken: typeof fetch = async () => {
+    const broken: HttpTransport = async () => {
       n += 1;
       throw new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
     };
@@ -522,7 +521,7 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
   });
 
   it('a network error that persists: gives up, saying so and that a re-run resumes', async () => {
-    const broken: typeof fetch = async () => {
+    const broken: HttpTransport = async () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
     };
     const api = createLaceworkApi(CREDS, { baseUrl: 'https://acme.lacework.net', fetch: broken });
@@ -533,8 +532,8 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
 
   it('does not duplicate an integration whose answer was lost (a network error or a 5xx after the platform made it)', async () => {
     let dropped = false;
-    const lossy: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
+    const lossy: HttpTransport = async (input, init) => {
+      const res = await httpTransport(input, init);
       if (!dropped && init?.method === 'POST' && String(input).endsWith('/api/v2/CloudAccounts')) {
         dropped = true;
         // The server made it, but the answer never arrived.
@@ -551,8 +550,8 @@ describe('retries: every call, every transient answer (issue 11 item 4)', () => 
 
   it('the look for a lost registration is itself retried: a 503 on that list never leads to a blind second create', async () => {
     let dropped = false;
-    const lossy: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
+    const lossy: HttpTransport = async (input, init) => {
+      const res = await httpTransport(input, init);
       if (!dropped && init?.method === 'POST' && String(input).endsWith('/api/v2/CloudAccounts')) {
         dropped = true;
         throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
