@@ -28,7 +28,7 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'unit-isolated', include: MOCKING } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -103,7 +103,7 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SetQ
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markFixture, startFaultProxy, type FaultProxy } from '../fakes/fault-proxy.js';
-import { isolatedAwsEnv, requireMotoOrSkip, startMoto, type MotoServer } from '../fakes/moto.js';
+import { isolatedAwsEnv, leaseMoto, requireMotoOrSkip, startMoto, type MotoServer } from '../fakes/moto.js';
 
 const run = requireMotoOrSkip();
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -123,7 +123,7 @@ describe.skipIf(!run)('fault proxy in front of moto', () => {
   let proxy: FaultProxy;
 
   beforeAll(async () => {
-    moto = await startMoto();
+    moto = (await leaseMoto()) ?? (await startMoto());
     proxy = await startFaultProxy(moto.endpoint);
   });
   afterAll(async () => {

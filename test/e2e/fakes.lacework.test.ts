@@ -8,7 +8,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeLacework, type FakeLacework } from '../fakes/lacework-server.js';
 import { asAccount, DUMMY_CREDENTIALS } from '../fakes/moto-accounts.js';
-import { requireMotoOrSkip, startMoto, type MotoServer } from '../fakes/moto.js';
+import { leaseMoto, requireMotoOrSkip, startMoto, type MotoServer } from '../fakes/moto.js';
 import { call, createBody, KEY_ID, SECRET } from '../fakes/lacework-client.js';
 
 const run = requireMotoOrSkip();
@@ -42,7 +42,7 @@ describe.skipIf(!run)('the fake subscribes like the platform (moto)', () => {
   const patch = (guid: string, arn: string) => call(fake, 'PATCH', `/api/v2/CloudAccounts/${guid}`, { intgGuid: guid, ...createBody(arn) });
 
   beforeAll(async () => {
-    moto = await startMoto();
+    moto = (await leaseMoto()) ?? (await startMoto());
   });
   afterAll(async () => {
     await moto?.stop();

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateClusterCommand, EKSClient, UpdateClusterConfigCommand } from '@aws-sdk/client-eks';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { startMoto, isolatedAwsEnv, type MotoServer } from '../fakes/moto.js';
+import { leaseMoto, startMoto, isolatedAwsEnv, type MotoServer } from '../fakes/moto.js';
 import { startFaultProxy, markFixture, type FaultProxy } from '../fakes/fault-proxy.js';
 import { startFakeLacework, type FakeLacework } from '../fakes/lacework-server.js';
 import { asAccount } from '../fakes/moto-accounts.js';
@@ -61,7 +61,8 @@ export interface WorldOptions {
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const options: Required<WorldOptions> = { validateS3Notifications: opts.validateS3Notifications ?? true, motoEnv: opts.motoEnv ?? {} };
-  const moto = await startMoto({ env: options.motoEnv });
+  // A server of the run's pool when the world needs no special moto (suite time), else one of its own.
+  const moto = (Object.keys(options.motoEnv).length === 0 ? await leaseMoto() : undefined) ?? (await startMoto({ env: options.motoEnv }));
   const proxy = await startFaultProxy(moto.endpoint, {
     validateS3Notifications: options.validateS3Notifications,
     ...(options.motoEnv.MOTO_ACCOUNT_ID ? { fixedAccount: options.motoEnv.MOTO_ACCOUNT_ID } : {}),

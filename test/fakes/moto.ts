@@ -16,7 +16,7 @@
  * ```
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +62,8 @@ let skipNoticePrinted = false;
  * `[server]` extra: flask, werkzeug) is importable. The answer is cached for the process.
  */
 export function motoAvailable(): boolean {
+  // A run's shared servers are up (startMotoPool): no need to ask Python again.
+  if (availableCache === undefined && process.env.FEA_MOTO_POOL) availableCache = true;
   if (availableCache === undefined) {
     const probe = spawnSync(PYTHON, ['-c', 'import moto.server, moto.firehose.models'], {
       stdio: 'ignore',
@@ -258,35 +260,15 @@ async function startOnce(port: number, opts: StartMotoOptions): Promise<MotoServ
 
   const pid = child.pid;
   if (pid === undefined) throw new StartError('moto server has no pid', false);
-  let stopping: Promise<void> | undefined;
-
-  return {
-    endpoint,
-    port,
-    pid,
-    async reset() {
-      const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
-    },
-    async seed(n: number) {
-      const res = await fetch(`${endpoint}/moto-api/seed?a=${encodeURIComponent(String(n))}`, { method: 'POST' });
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`moto seed failed: HTTP ${res.status}`);
-    },
-    stop() {
-      stopping ??= (async () => {
-        if (hasExited(child)) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => {
-          if (!hasExited(child)) child.kill('SIGKILL');
-        }, STOP_GRACE_MS);
-        await exited(child);
-        clearTimeout(timer);
-      })();
-      return stopping;
-    },
-  };
+  return serverAt(endpoint, port, pid, async () => {
+    if (hasExited(child)) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (!hasExited(child)) child.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    await exited(child);
+    clearTimeout(timer);
+  });
 }
 
 /**
@@ -307,4 +289,86 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
     }
   }
   throw lastError;
+}
+
+/**
+ * A pool of moto servers shared by the test files of one vitest run (suite time: every server costs about
+ * 1 CPU-s to start and some 3 more the first time each service is used, and the e2e files would otherwise
+ * start one each). The e2e project's global setup starts them ({@link startMotoPool}); a test file takes one
+ * with {@link leaseMoto}, which wipes it first, and gives it back when it stops it. The pool is described to
+ * the workers in `FEA_MOTO_POOL` (JSON: endpoints and a lock directory); a lease is a lock file holding the
+ * test process's PID, so a lease left by a process that died is taken over.
+ */
+export interface MotoPool {
+  servers: { endpoint: string; port: number; pid: number }[];
+  lockDir: string;
+}
+
+/** Starts `size` servers for the run and describes them in `process.env.FEA_MOTO_POOL`; returns the stopper. */
+export async function startMotoPool(size: number): Promise<() => Promise<void>> {
+  const servers = await Promise.all(Array.from({ length: size }, () => startMoto()));
+  const pool: MotoPool = { servers: servers.map(({ endpoint, port, pid }) => ({ endpoint, port, pid })), lockDir: mkdtempSync(path.join(os.tmpdir(), 'moto-pool-')) };
+  process.env.FEA_MOTO_POOL = JSON.stringify(pool);
+  return async () => {
+    delete process.env.FEA_MOTO_POOL;
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(pool.lockDir, { recursive: true, force: true });
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A server of the run's pool, wiped, for this process alone until its `stop()` (which gives it back and
+ * stops nothing); undefined when there is no pool or every server is leased.
+ */
+export async function leaseMoto(): Promise<MotoServer | undefined> {
+  const pool = process.env.FEA_MOTO_POOL ? (JSON.parse(process.env.FEA_MOTO_POOL) as MotoPool) : undefined;
+  for (const server of pool?.servers ?? []) {
+    const lock = path.join(pool!.lockDir, String(server.port));
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (holder === process.pid || alive(holder)) continue;
+      rmSync(lock, { force: true });
+      try {
+        writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      } catch {
+        continue;
+      }
+    }
+    const leased = serverAt(server.endpoint, server.port, server.pid, async () => rmSync(lock, { force: true }));
+    await leased.reset();
+    return leased;
+  }
+  return undefined;
+}
+
+/** The reset and seed calls of a server at `endpoint`; `stop` is the owner's. */
+function serverAt(endpoint: string, port: number, pid: number, stop: () => Promise<void>): MotoServer {
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint,
+    port,
+    pid,
+    async reset() {
+      const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+    },
+    async seed(n: number) {
+      const res = await fetch(`${endpoint}/moto-api/seed?a=${encodeURIComponent(String(n))}`, { method: 'POST' });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`moto seed failed: HTTP ${res.status}`);
+    },
+    stop: () => (stopping ??= stop()),
+  };
 }

@@ -37,6 +37,8 @@ describe('requireMotoOrSkip without moto', () => {
   /** Run requireMotoOrSkip() twice in a fresh process whose python3 does not exist. */
   const probe = (ci: boolean) => {
     const env: NodeJS.ProcessEnv = { ...process.env, MOTO_PYTHON: '/nonexistent/python3' };
+    // Not the run's shared servers either (they would answer for moto).
+    delete env.FEA_MOTO_POOL;
     delete env.CI;
     if (ci) env.CI = 'true';
     const script =
