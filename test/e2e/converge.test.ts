@@ -576,7 +576,7 @@ describe.runIf(run)('setup converges on the inputs; the account is the state (is
     }
 
     /** `repairs`: every change the plan shows (`<action> <kind>`): the repair and what follows from it, nothing else. */
-    const cases: { name: string; hop: number; kind: string; resource: () => string; action: 'create' | 'change'; field?: string; repairs: string[]; breakIt: () => Promise<void>; after?: () => Promise<void> }[] = [
+    const cases: { name: string; hop: number; kind: string; resource: () => string; action: 'create' | 'change'; field?: string; detail?: RegExp; repairs: string[]; breakIt: () => Promise<void>; after?: () => Promise<void> }[] = [
       {
         name: 'the topic deleted',
         hop: 6,
@@ -597,6 +597,8 @@ describe.runIf(run)('setup converges on the inputs; the account is the state (is
         resource: () => bucket,
         action: 'change',
         field: 'policy',
+        // What it has and what setup puts back, by statement.
+        detail: /^policy: policy \[__default_statement_ID\] \(setup makes policy \[.*AllowFortiCNAPPToSubscribe.*AllowS3ToPublish.*\]\)$/,
         repairs: ['change sns-topic'],
         breakIt: async () => {
           const ownerOnly = {
@@ -686,36 +688,52 @@ describe.runIf(run)('setup converges on the inputs; the account is the state (is
       },
     ];
 
-    for (const c of cases) {
-      it(c.name, async () => {
-        await c.breakIt();
+    /**
+     * Two rounds, each breaking several things at once (suite time: a round is four CLI runs). Within a round
+     * no two cases touch the same resource or field, so each repair is checked on its own and the plan must
+     * hold exactly the round's repairs: every repair of an earlier round held.
+     */
+    const rounds = [
+      ['the topic deleted', 'the public access block turned off', "the cross-account role's inline policy edited", "edge's subscription filter deleted"],
+      ['the topic policy reset to the owner-only default', 'the bucket policy deleted', 'the integration deleted in FortiCNAPP'],
+    ].map((names) => names.map((n) => cases.find((c) => c.name === n) ?? expect.unreachable(n)));
+    expect(rounds.flat().map((c) => c.name).sort()).toEqual(cases.map((c) => c.name).sort());
 
-        // status: exit 1, the hop and the resource named, setup given as the fix.
+    for (const round of rounds) {
+      it(round.map((c) => c.name).join('; '), async () => {
+        for (const c of round) await c.breakIt();
+
+        // status: exit 1, each hop and resource named, setup given as the fix.
         const broken = await status();
         expect(broken.code, broken.stdout).toBe(1);
         const report = broken.json<StatusJson>();
         const failing = report.checks.filter((x) => x.state === 'fail');
-        expect(failing.map((x) => `${x.hop} ${x.check} ${x.resource}`)).toContain(`${c.hop} ${c.kind} ${c.resource()}`);
+        for (const c of round) {
+          expect(failing.map((x) => `${x.hop} ${x.check} ${x.resource}`), c.name).toContain(`${c.hop} ${c.kind} ${c.resource()}`);
+          expect(report.error?.message, c.name).toMatch(new RegExp(`^Unhealthy: .*${c.hop} [^;]+ ${c.resource().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+          if (c.detail) expect(failing.find((x) => x.check === c.kind && x.resource === c.resource())?.detail, c.name).toMatch(c.detail);
+        }
         expect(failing.every((x) => /setup/.test(x.fix ?? ''))).toBe(true);
-        expect(report.error?.message).toMatch(new RegExp(`^Unhealthy: .*${c.hop} [^;]+ ${c.resource().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
         expect(broken.stderr).toContain(`error: ${report.error?.message}`);
 
-        // plan: the repair, and nothing else but what follows from it.
+        // plan: the repairs, and nothing else but what follows from them.
         world.proxy.resetCalls();
         const planned = await planOk();
-        const item = planned.resources.find((r) => r.kind === c.kind && r.id === c.resource());
-        expect(item?.action).toBe(c.action);
-        if (c.field) expect(item?.changes?.map((x) => x.field)).toContain(c.field);
-        // Only the repair: so every repair before this one held.
-        expect(planned.resources.filter((r) => r.action !== 'keep').map((r) => `${r.action} ${r.kind}`).sort()).toEqual(c.repairs);
+        for (const c of round) {
+          const item = planned.resources.find((r) => r.kind === c.kind && r.id === c.resource());
+          expect(item?.action, c.name).toBe(c.action);
+          if (c.field) expect(item?.changes?.map((x) => x.field), c.name).toContain(c.field);
+        }
+        // Only the repairs: so every repair before these held.
+        expect(planned.resources.filter((r) => r.action !== 'keep').map((r) => `${r.action} ${r.kind}`).sort()).toEqual(round.flatMap((c) => c.repairs).sort());
         expect(mutating()).toEqual([]);
 
-        // setup repairs it; status is healthy; nothing is doubled; the run after changes nothing.
+        // setup repairs them; status is healthy; nothing is doubled; the run after changes nothing.
         const repaired = await setupOk();
-        expect(repaired.resources.find((r) => r.kind === c.kind && r.id === c.resource())?.action).toBe(c.action === 'create' ? 'created' : 'changed');
+        for (const c of round) expect(repaired.resources.find((r) => r.kind === c.kind && r.id === c.resource())?.action, c.name).toBe(c.action === 'create' ? 'created' : 'changed');
         const after = await status();
         expect(after.code, after.stdout).toBe(0);
-        await c.after?.();
+        for (const c of round) await c.after?.();
       });
     }
 

@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renameSync, rmSync } from 'node:fs';
 import { CloudWatchLogsClient, CreateLogStreamCommand, DeleteSubscriptionFilterCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteParametersCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateKeyCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { markFixture } from '../fakes/fault-proxy.js';
@@ -222,35 +221,6 @@ describe.runIf(run)('plan, status and list (moto + fake FortiCNAPP)', () => {
     world.proxy.resetCalls();
     ok(await runPrinted(fix));
     expect(world.proxy.calls.filter((c) => !c.fixture && c.mutating && c.service !== 'ssm').map((c) => `${c.service}:${c.action}`)).toEqual(['logs:PutSubscriptionFilter']);
-    ok(await status());
-  });
-
-  it('status names the topic whose policy someone replaced by hand, and the printed setup command restores it', async () => {
-    const made = ok(await setup());
-    const { deploymentId } = made.json<SetupJson>();
-    await writeEvent('us-east-1', 'edge');
-    ok(await status());
-
-    const topicArn = `arn:aws:sns:${HOME}:${ACCOUNT}:lw-eks-al${deploymentId}`;
-    // SNS cannot delete a topic policy: "deleting" it puts back the default, owner-only policy.
-    const ownerOnly = {
-      Version: '2008-10-17',
-      Statement: [{ Sid: '__default_statement_ID', Effect: 'Allow', Principal: { AWS: '*' }, Action: ['SNS:Publish', 'SNS:Subscribe'], Resource: topicArn, Condition: { StringEquals: { 'AWS:SourceOwner': ACCOUNT } } }],
-    };
-    const sns = markFixture(new SNSClient(fixtureConfig(world, HOME)));
-    await sns.send(new SetTopicAttributesCommand({ TopicArn: topicArn, AttributeName: 'Policy', AttributeValue: JSON.stringify(ownerOnly) }));
-
-    const broken = await status();
-    expect(broken.code).toBe(1);
-    const failing = broken.json<StatusJson>().checks.filter((c) => c.state === 'fail');
-    expect(failing.map((c) => `${c.hop} ${c.check} ${c.resource}`)).toEqual([`6 sns-topic lw-eks-al${deploymentId}`]);
-    // What it has and what setup puts back, by statement.
-    expect(failing[0]?.detail).toMatch(/^policy: policy \[__default_statement_ID\] \(setup makes policy \[.*AllowFortiCNAPPToSubscribe.*AllowS3ToPublish.*\]\)$/);
-    // plan shows the same repair.
-    const planned = ok(await plan()).json<PlanJson>();
-    expect(planned.resources.filter((r) => r.action !== 'keep').map((r) => `${r.action} ${r.kind} ${r.changes?.map((c) => c.field).join(',')}`)).toEqual(['change sns-topic policy']);
-
-    ok(await runPrinted((failing[0]?.fix ?? '').replace('run setup again, it repairs this: ', '')));
     ok(await status());
   });
 
