@@ -481,7 +481,7 @@ describe.runIf(run)('setup under faults (moto behind the fault proxy, the fake F
       { kind: 'iam-role', action: 'PutRolePolicy', note: 'a role exists without its policy' },
       { kind: 'kms-key', action: 'EnableKeyRotation', note: 'the key exists without its alias: found by tag' },
       { kind: 's3-bucket', action: 'PutBucketPolicy', note: 'the bucket exists with half its settings' },
-      { kind: 'sns-topic', action: 'SetTopicAttributes', note: 'the topic exists without its policy' },
+      { kind: 'sns-topic', action: 'CreateTopic', note: 'the key exists, the topic not' },
       { kind: 's3-bucket-notification', action: 'PutBucketNotificationConfiguration', note: 'bucket and topic exist' },
       { kind: 'firehose-stream', action: 'CreateDeliveryStream', note: 'everything upstream exists' },
       { kind: 'log-group', action: 'CreateLogGroup', note: 'the cluster has no log group yet', noLogGroup: true },

@@ -192,8 +192,10 @@ export const s3Bucket: ResourceType<BucketState> = {
       if (!isAwsError(err, 'BucketAlreadyOwnedByYou')) throw err;
       adopted = true;
     }
-    // Tags first: they are how every later run recognises the bucket as this deployment's.
-    await configure(ctx, s3, inst.name, desired, new Set(['tags', 'ownership', 'publicAccessBlock', 'versioning', 'encryption', 'lifecycle', 'policy']), true);
+    // Tags first: they are how every later run recognises the bucket as this deployment's. Ownership came with
+    // CreateBucket (ObjectOwnership), unless another run made the bucket.
+    const parts = ['tags', ...(adopted ? ['ownership'] : []), 'publicAccessBlock', 'versioning', 'encryption', 'lifecycle', 'policy'];
+    await configure(ctx, s3, inst.name, desired, new Set(parts), true);
     return { ref: { id: inst.name, arn: inst.arn, region: inst.region }, adopted };
   },
 

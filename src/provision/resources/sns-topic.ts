@@ -35,8 +35,8 @@ export const snsTopic: ResourceType<TopicState> = {
   iam: iamNeeds('topic', `
     GetTopicAttributesCommand   sns:GetTopicAttributes          | topic exists; its policy and key
     ListTagsForResourceCommand  sns:ListTagsForResource         | tags as made
-    CreateTopicCommand          sns:CreateTopic sns:TagResource | the topic, KMS-encrypted, tagged
-    SetTopicAttributesCommand   sns:SetTopicAttributes          | topic policy: FortiCNAPP may subscribe, the bucket may publish; its key
+    CreateTopicCommand          sns:CreateTopic sns:TagResource sns:SetTopicAttributes | the topic with its policy (FortiCNAPP may subscribe, the bucket may publish), KMS-encrypted, tagged
+    SetTopicAttributesCommand   sns:SetTopicAttributes          | topic policy or key changed
     TagResourceCommand          sns:TagResource                 | tags changed
     UntagResourceCommand        sns:UntagResource               | a --tag dropped
     DeleteTopicCommand          sns:DeleteTopic                 | teardown
@@ -77,17 +77,16 @@ export const snsTopic: ResourceType<TopicState> = {
       ctx,
       () =>
         sns.send(
+          // The policy with the topic, in one call (CreateTopic's `Policy` attribute): no moment without it.
           new CreateTopicCommand({
             Name: inst.name,
-            Attributes: desired.encryptionKey ? { KmsMasterKeyId: desired.encryptionKey } : {},
+            Attributes: { Policy: JSON.stringify(desired.policy), ...(desired.encryptionKey ? { KmsMasterKeyId: desired.encryptionKey } : {}) },
             Tags: asKeyValue(desired.tags),
           }),
         ),
       { what: 'SNS to accept the new KMS key' },
     );
-    const arn = out.TopicArn ?? (inst.arn as string);
-    await sns.send(new SetTopicAttributesCommand({ TopicArn: arn, AttributeName: 'Policy', AttributeValue: JSON.stringify(desired.policy) }));
-    return { ref: { id: inst.name, arn, region: inst.region } };
+    return { ref: { id: inst.name, arn: out.TopicArn ?? (inst.arn as string), region: inst.region } };
   },
 
   async update(ctx, inst, desired, found, changes) {
