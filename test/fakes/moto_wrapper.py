@@ -30,7 +30,9 @@ import time
 from typing import Any, Callable
 
 from moto import backends as moto_backends
+from moto.core import base_backend as moto_base_backend
 from moto.core import responses as moto_responses
+from moto.eks import utils as eks_utils
 from moto.firehose import models as firehose_models
 from moto.server import main
 
@@ -81,21 +83,36 @@ def patch() -> None:
 
 
 def cache_lookups() -> None:
-    """Answer two lookups moto's server repeats on every request from answers made once.
+    """Answer lookups moto's server repeats from answers made once, and skip EC2's default AMIs.
 
-    Profiled (cProfile, 600 requests), moto 5.2.1 spends much of each request's CPU on work whose answer
-    cannot change while the server runs:
+    Profiled (cProfile over the requests of a reset, a seed, a setup, a re-run, a teardown and the tests'
+    inventory), moto 5.2.1 spends much of its CPU on work whose answer cannot change while the server runs:
 
     - ``host in list_of_moto_modules()`` (``moto/moto_server/werkzeug_app.py``, ``get_backend_for_host``,
       twice a request) lists moto's package directory and stats each of its ~170 entries;
     - ``method_names_from_class(self.__class__)`` (``moto/core/responses.py``, ``call_action``) runs
-      ``inspect.getmembers`` over the response class.
+      ``inspect.getmembers`` over the response class on every request;
+    - ``AccountSpecificBackend._generate_regions(service)`` (``moto/core/base_backend.py``) asks botocore
+      for a service's regions once per backend *instance* (its cache is keyed on the instance), so again
+      for every service and account after each reset;
+    - ``validate_role_arn`` (``moto/eks/utils.py``, every ``CreateCluster``) makes a new boto3 ``Session``
+      to list the partitions, about 0.1 s each: one session is made and kept;
+    - every EC2 backend loads some 11,000 default AMIs when it is made (per region, again after a reset),
+      and the Resource Groups Tagging API (our inventory, the product's discovery) makes one in every
+      region it scans. Nothing here uses EC2 images, so ``MOTO_EC2_LOAD_DEFAULT_AMIS`` is false unless
+      the caller set it.
 
-    Both are read once (the second once per class); the answers are the same, so moto behaves as before.
+    The answers are the same, so moto behaves as before for everything the tests touch.
     """
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules
     moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(moto_responses.method_names_from_class)
+    uncached = moto_base_backend.AccountSpecificBackend._generate_regions.__wrapped__  # type: ignore[attr-defined]
+    regions_of = functools.lru_cache(maxsize=None)(lambda service: tuple(uncached(None, service)))
+    moto_base_backend.AccountSpecificBackend._generate_regions = lambda self, service: list(regions_of(service))  # type: ignore[method-assign]
+    session = eks_utils.Session()
+    eks_utils.Session = lambda: session  # type: ignore[assignment,misc]
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 def watch_parent() -> None:
