@@ -14,9 +14,9 @@
  * another still has a queue. The first two cases are the uninterrupted setups (N = all of them, one per
  * check); the first to finish says how many N there are.
  *
- * The sweep is CPU-bound: two CLI processes per case at about 1.3 s of CPU each, plus moto, come to some
- * 280 s of CPU for the 60 cases, so on 2 cores it takes at least ~140 s however it is split, and a third world
- * buys nothing there. The pool is as large as the machine has cores, up to 3.
+ * The sweep is CPU-bound: two CLI processes per case at about 0.9 s of CPU each, plus moto, the seed and the
+ * inventory, come to some 150 s of CPU for the 56 cases, so on 2 cores it takes at least ~75 s however it is
+ * split, and a third world buys nothing there. The pool is as large as the machine has cores, up to 3.
  * FEA_CRASH_WORLDS sets the pool size; FEA_CRASH_N=12,24 runs only those N (to look at a failure).
  */
 import os from 'node:os';
