@@ -123,27 +123,27 @@ export function createAwsClients(options: AwsOptions = {}): AwsClients {
   }
   return {
     options,
-    eks: (region) => once(`eks:${region}`, async () => limited(new (await import('@aws-sdk/client-eks')).EKSClient(await config(region)))),
+    eks: (region) => once(`eks:${region}`, async () => limited(new (await import('./sdk/eks.js')).EKSClient(await config(region)))),
     logs: (region) =>
-      once(`logs:${region}`, async () => limited(new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(await config(region, QUOTA_ERRORS)))),
+      once(`logs:${region}`, async () => limited(new (await import('./sdk/cloudwatch-logs.js')).CloudWatchLogsClient(await config(region, QUOTA_ERRORS)))),
     firehose: (region) =>
-      once(`firehose:${region}`, async () => limited(new (await import('@aws-sdk/client-firehose')).FirehoseClient(await config(region, QUOTA_ERRORS)))),
-    s3: (region) => once(`s3:${region}`, async () => limited(new (await import('@aws-sdk/client-s3')).S3Client(await config(region)))),
-    sns: (region) => once(`sns:${region}`, async () => limited(new (await import('@aws-sdk/client-sns')).SNSClient(await config(region)))),
+      once(`firehose:${region}`, async () => limited(new (await import('./sdk/firehose.js')).FirehoseClient(await config(region, QUOTA_ERRORS)))),
+    s3: (region) => once(`s3:${region}`, async () => limited(new (await import('./sdk/s3.js')).S3Client(await config(region)))),
+    sns: (region) => once(`sns:${region}`, async () => limited(new (await import('./sdk/sns.js')).SNSClient(await config(region)))),
     // IAM is global; its endpoint lives in us-east-1.
-    iam: () => once('iam', async () => limited(new (await import('@aws-sdk/client-iam')).IAMClient(await config('us-east-1')))),
-    kms: (region) => once(`kms:${region}`, async () => limited(new (await import('@aws-sdk/client-kms')).KMSClient(await config(region)))),
-    sts: (region) => once(`sts:${region}`, async () => limited(new (await import('@aws-sdk/client-sts')).STSClient(await config(region)))),
-    ssm: (region) => once(`ssm:${region}`, async () => limited(new (await import('@aws-sdk/client-ssm')).SSMClient(await config(region)))),
-    sqs: (region) => once(`sqs:${region}`, async () => limited(new (await import('@aws-sdk/client-sqs')).SQSClient(await config(region)))),
+    iam: () => once('iam', async () => limited(new (await import('./sdk/iam.js')).IAMClient(await config('us-east-1')))),
+    kms: (region) => once(`kms:${region}`, async () => limited(new (await import('./sdk/kms.js')).KMSClient(await config(region)))),
+    sts: (region) => once(`sts:${region}`, async () => limited(new (await import('./sdk/sts.js')).STSClient(await config(region)))),
+    ssm: (region) => once(`ssm:${region}`, async () => limited(new (await import('./sdk/ssm.js')).SSMClient(await config(region)))),
+    sqs: (region) => once(`sqs:${region}`, async () => limited(new (await import('./sdk/sqs.js')).SQSClient(await config(region)))),
     serviceQuotas: (region) =>
-      once(`servicequotas:${region}`, async () => limited(new (await import('@aws-sdk/client-service-quotas')).ServiceQuotasClient(await config(region)))),
+      once(`servicequotas:${region}`, async () => limited(new (await import('./sdk/service-quotas.js')).ServiceQuotasClient(await config(region)))),
     // Organizations is global; its endpoint lives in us-east-1.
     organizations: () =>
-      once('organizations', async () => limited(new (await import('@aws-sdk/client-organizations')).OrganizationsClient(await config('us-east-1')))),
+      once('organizations', async () => limited(new (await import('./sdk/organizations.js')).OrganizationsClient(await config('us-east-1')))),
     tagging: (region) =>
       once(`tagging:${region}`, async () =>
-        limited(new (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPIClient(await config(region))),
+        limited(new (await import('./sdk/resource-groups-tagging-api.js')).ResourceGroupsTaggingAPIClient(await config(region))),
       ),
   };
 }

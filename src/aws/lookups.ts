@@ -161,7 +161,7 @@ export async function callerAccount(aws: AwsClients, region: string, env: NodeJS
   let account: string | undefined;
   try {
     const sts = await aws.sts(region);
-    const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+    const { GetCallerIdentityCommand } = await import('./sdk/sts.js');
     account = (await sts.send(new GetCallerIdentityCommand({}))).Account;
   } catch (err) {
     throw awsAccessProblem(err, { aws, region, service: 'sts', env }) ?? err;
@@ -175,7 +175,7 @@ export async function callerAccount(aws: AwsClients, region: string, env: NodeJS
  * @throws the SDK's error as is (e.g. AccessDeniedException: the caller may not list).
  */
 export async function listClusters(aws: AwsClients, region: string): Promise<string[]> {
-  const { paginateListClusters } = await import('@aws-sdk/client-eks');
+  const { paginateListClusters } = await import('./sdk/eks.js');
   const client = await aws.eks(region);
   const names: string[] = [];
   for await (const page of paginateListClusters({ client, pageSize: 100 }, {})) names.push(...(page.clusters ?? []));
@@ -188,7 +188,7 @@ export async function listClusters(aws: AwsClients, region: string): Promise<str
  * @throws the SDK's error as is otherwise (e.g. AccessDeniedException).
  */
 export async function describeCluster(aws: AwsClients, region: string, name: string): Promise<Cluster | undefined> {
-  const { DescribeClusterCommand } = await import('@aws-sdk/client-eks');
+  const { DescribeClusterCommand } = await import('./sdk/eks.js');
   const client = await aws.eks(region);
   return (await unlessNotFound(client.send(new DescribeClusterCommand({ name }))))?.cluster;
 }
@@ -257,7 +257,7 @@ export function regionOfLocationConstraint(constraint: string | null | undefined
  * @throws other SDK errors as they come.
  */
 export async function bucketRegion(aws: AwsClients, bucket: string, expectedOwner?: string): Promise<string | 'not-found' | 'denied'> {
-  const { GetBucketLocationCommand } = await import('@aws-sdk/client-s3');
+  const { GetBucketLocationCommand } = await import('./sdk/s3.js');
   const s3 = await aws.s3('us-east-1');
   try {
     const out = await s3.send(new GetBucketLocationCommand({ Bucket: bucket, ...(expectedOwner ? { ExpectedBucketOwner: expectedOwner } : {}) }));

@@ -91,7 +91,7 @@ export async function managesOrganization(aws: AwsClients, accountId: string): P
  */
 export async function memberClients(base: AwsClients, callerAccountId: string, accountId: string, roleName: string, region: string): Promise<AwsClients> {
   if (accountId === callerAccountId) return base;
-  const { fromTemporaryCredentials, fromIni } = await import('@aws-sdk/credential-providers');
+  const { fromTemporaryCredentials, fromIni } = await import('./sdk/credential-providers.js');
   const masterCredentials = base.options.credentials ?? (base.options.profile ? fromIni({ profile: base.options.profile }) : undefined);
   const credentials = fromTemporaryCredentials({
     params: { RoleArn: `arn:aws:iam::${accountId}:role/${roleName}`, RoleSessionName: 'forticnapp-eks-audit', DurationSeconds: 3600 },

@@ -56,6 +56,11 @@ interface Sent {
 }
 
 /** Every SDK command sent in src/, by `client/Command`, with the client read from each file's imports. */
+/** The package src/aws/sdk/<name>.ts re-exports from. */
+function sdkPackage(name: string): string {
+  return /from '(@aws-sdk\/[^']+)'/.exec(readFileSync(path.join(ROOT, 'src/aws/sdk', `${name}.ts`), 'utf8'))?.[1] ?? `unknown sdk module ${name}`;
+}
+
 function commandsSent(): Sent {
   const used = new Map<string, string[]>();
   const unresolved: string[] = [];
@@ -73,6 +78,8 @@ function commandsSent(): Sent {
     const imports = [
       ...[...text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[^']+)'/g)].map((m) => ({ names: m[1] ?? '', pkg: m[2] ?? '', sep: /\s+as\s+/ })),
       ...[...text.matchAll(/const\s*\{([^}]*)\}\s*=\s*await\s+import\('(@aws-sdk\/[^']+)'\)/g)].map((m) => ({ names: m[1] ?? '', pkg: m[2] ?? '', sep: /\s*:\s*/ })),
+      // Dynamic imports go through src/aws/sdk/<package>.ts (esbuild cannot tree-shake import() of a package).
+      ...[...text.matchAll(/const\s*\{([^}]*)\}\s*=\s*await\s+import\('\.\/sdk\/([^']+)\.js'\)/g)].map((m) => ({ names: m[1] ?? '', pkg: sdkPackage(m[2] ?? ''), sep: /\s*:\s*/ })),
     ];
     for (const { names, pkg, sep } of imports) {
       for (const raw of names.split(',')) {
