@@ -21,7 +21,7 @@ const EXIT_CODES = `
 Exit codes:
   0    done
   1    failed, and nothing it made is left (rolled back); status: not healthy
-  2    bad usage or input: nothing was changed
+  2    bad usage or input, or a plan with a conflict: nothing was changed
   3    failed, and resources are left: the message names the journal and the exact command to finish
   130  interrupted`;
 

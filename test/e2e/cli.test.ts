@@ -385,7 +385,7 @@ describe.runIf(run)('the command line (issue 10)', { concurrent: true }, () => {
         .map((l) => l.trim().slice(2));
     /** The text with commander's wrapping undone (a description continued on the next line joined to it). */
     const unwrapped = (text: string) => text.replace(/\n {10,}/g, ' ');
-    const EXIT_CODES = /^Exit codes:\n {2}0 +done\n {2}1 +failed, and nothing it made is left \(rolled back\)[^\n]*\n {2}2 +bad usage or input: nothing was changed\n {2}3 +failed, and resources are left[^\n]*\n {2}130 +interrupted$/m;
+    const EXIT_CODES = /^Exit codes:\n {2}0 +done\n {2}1 +failed, and nothing it made is left \(rolled back\)[^\n]*\n {2}2 +bad usage or input, or a plan with a conflict: nothing was changed\n {2}3 +failed, and resources are left[^\n]*\n {2}130 +interrupted$/m;
     /** Names that look like environment variables, outside commander's `(env: NAME)` notation (lines unwrapped). */
     const otherEnvNotation = (text: string) => [...unwrapped(text).replace(/\(env: [A-Z_]+\)/g, '').matchAll(/[[(]?\b(?:LW|AWS|FORTICNAPP|NO)_[A-Z_]+\b[\])]?/g)].map((m) => m[0]);
 
