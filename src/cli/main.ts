@@ -65,9 +65,8 @@ export async function main(rawArgv: string[]): Promise<number> {
   const argv = normalizeArgv(rawArgv);
   const json = argv.includes('--json');
   const word = commandWord(argv);
-  const fail = (err: unknown, command = word && (COMMANDS as readonly string[]).includes(word) ? word : 'setup'): number =>
-    emit(makeOutput({ json }), errorReport(command, err));
   const known = (w: string) => (COMMANDS as readonly string[]).includes(w);
+  const fail = (err: unknown, command = word && known(word) ? word : 'setup'): number => emit(makeOutput({ json }), errorReport(command, err));
   const unknown = (w: string) => new UsageError(`Unknown command '${w}'. The commands are: ${COMMANDS.join(', ')} (setup is the default). Run with --help for usage.`, 'UnknownCommand');
   if (word !== undefined && !known(word) && word !== 'help') return fail(unknown(word), 'setup');
   // `help frobnicate`: commander would print the whole help and fail with "(outputHelp)".

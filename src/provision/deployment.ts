@@ -159,10 +159,11 @@ export async function locate(
     const id = await earlierByRoles(env.aws, opts.prefix, deploymentId);
     if (id) {
       deploymentId = id;
-      // Its clusters are looked for where it says it has them (and the regions asked for), not in every region.
-      const rebuilt = (await recordFromAws(env.aws, env.accountId, opts.prefix, id, candidates)).record;
-      stored = await readRecord(env.aws, rebuilt.homeRegion, id);
-      if (!stored) earlier = rebuilt;
+      // Its home region from its bucket; a record there (an earlier adoption wrote one) is all it takes. Only
+      // without one are its clusters looked for, where it says it has them (and the regions asked for).
+      const revealed = await revealedRegions(env.aws, makeNames(opts.prefix, id, env.accountId, candidates[0] ?? 'us-east-1'), env.accountId);
+      stored = await readRecord(env.aws, revealed.home ?? candidates[0] ?? 'us-east-1', id);
+      if (!stored) earlier = (await recordFromAws(env.aws, env.accountId, opts.prefix, id, candidates, undefined, revealed)).record;
     }
   }
   return {
@@ -190,11 +191,20 @@ async function earlierByRoles(aws: AwsClients, prefix: string, derivedId: string
 /**
  * A record for a deployment that has none, from what AWS holds: its clusters (those carrying its filters, in
  * the regions given and those it reveals), the external ID in its cross-account role's trust, default inputs
- * otherwise. Each cluster's logging before setup is unknown (null: teardown leaves it on).
+ * otherwise. Each cluster's logging before setup is unknown (null: teardown leaves it on). `known`: what
+ * {@link revealedRegions} already said of it.
  * @returns the record, and every region searched for its clusters.
  */
-async function recordFromAws(aws: AwsClients, accountId: string, prefix: string, deploymentId: string, regions: string[], homeHint?: string): Promise<{ record: DeploymentRecord; regions: string[] }> {
-  const revealed = await revealedRegions(aws, makeNames(prefix, deploymentId, accountId, homeHint ?? regions[0] ?? 'us-east-1'), accountId);
+async function recordFromAws(
+  aws: AwsClients,
+  accountId: string,
+  prefix: string,
+  deploymentId: string,
+  regions: string[],
+  homeHint?: string,
+  known?: Revealed,
+): Promise<{ record: DeploymentRecord; regions: string[] }> {
+  const revealed = known ?? (await revealedRegions(aws, makeNames(prefix, deploymentId, accountId, homeHint ?? regions[0] ?? 'us-east-1'), accountId));
   const all = [...new Set([...regions, ...revealed.regions])];
   const homeRegion = homeHint ?? revealed.home ?? regions[0] ?? 'us-east-1';
   const clusters: DeploymentRecord['clusters'] = {};
@@ -575,7 +585,13 @@ export async function planDiscoveredTeardown(env: AccountEnv, opts: { deployment
  * CloudWatch role's trust names each), its home region (where its bucket is; GetBucketLocation answers
  * from any region), and the external ID its cross-account role's trust requires.
  */
-async function revealedRegions(aws: AwsClients, names: Names, accountId: string): Promise<{ home?: string; regions: string[]; externalId?: string }> {
+interface Revealed {
+  home?: string;
+  regions: string[];
+  externalId?: string;
+}
+
+async function revealedRegions(aws: AwsClients, names: Names, accountId: string): Promise<Revealed> {
   const iam = await aws.iam();
   const trustOf = async (RoleName: string) => parsePolicy((await unlessNotFound(iam.send(new GetRoleCommand({ RoleName }))))?.Role?.AssumeRolePolicyDocument);
   const [cloudwatch, crossAccount, where] = await Promise.all([trustOf(names.cloudwatchRole), trustOf(names.caRole), bucketRegion(aws, names.bucket, accountId)]);

@@ -94,20 +94,32 @@ export function cloudwatchPolicy(streamArn: string): PolicyDocument {
   return doc({ Sid: 'PutAuditLogsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: streamArn });
 }
 
+/** One statement of a policy document, as these readers look at it. */
+export interface Stmt {
+  Effect?: string;
+  Principal?: string | { AWS?: string | string[]; Service?: string | string[] };
+  Action?: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** A value IAM allows as one string or a list of them, as a list. */
+export const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** The statements of a parsed policy document (IAM allows one statement object as well as a list). */
+export function statementsOf(policy: unknown): Stmt[] {
+  const stmts = (policy as { Statement?: Stmt | Stmt[] } | undefined)?.Statement ?? [];
+  return Array.isArray(stmts) ? stmts : [stmts];
+}
+
 /** Regions a CloudWatch trust policy (ours) admits, read back from its service principals. */
 export function regionsInCloudwatchTrust(policy: unknown): string[] {
-  const stmts = ((policy as PolicyDocument | undefined)?.Statement ?? []) as { Principal?: { Service?: string | string[] } }[];
-  const services = stmts.flatMap((s) => {
-    const svc = s.Principal?.Service;
-    return svc === undefined ? [] : Array.isArray(svc) ? svc : [svc];
-  });
+  const services = statementsOf(policy).flatMap((s) => (typeof s.Principal === 'object' ? list(s.Principal.Service) : []));
   return services.map((s) => /^logs\.([a-z0-9-]+)\.amazonaws\.com$/.exec(s)?.[1]).filter((r): r is string => !!r);
 }
 
 /** The `sts:ExternalId` a trust policy requires (ours: one statement, StringEquals), if any. */
 export function externalIdInTrust(policy: unknown): string | undefined {
-  const stmts = ((policy as PolicyDocument | undefined)?.Statement ?? []) as { Condition?: Record<string, Record<string, unknown>> }[];
-  for (const s of Array.isArray(stmts) ? stmts : [stmts]) {
+  for (const s of statementsOf(policy)) {
     const id = s.Condition?.StringEquals?.['sts:ExternalId'];
     if (typeof id === 'string') return id;
   }
@@ -204,14 +216,6 @@ export function parsePolicy(text: string | undefined): unknown {
   }
 }
 
-interface Stmt {
-  Effect?: string;
-  Principal?: string | { AWS?: string | string[]; Service?: string | string[] };
-  Action?: string | string[];
-}
-
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 /** Whether an IAM action pattern (`kms:*`, `kms:GenerateDataKey*`) covers an action. */
 function covers(pattern: string, action: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
@@ -243,8 +247,7 @@ function allows(stmts: Stmt[], principal: { aws?: string; service?: string }, ac
  * @returns the statements the key owner must add (empty when none is missing).
  */
 export function keyPolicyGaps(policy: unknown, accountId: string, roleArns: string[]): Record<string, unknown>[] {
-  const stmts = ((policy as { Statement?: Stmt | Stmt[] } | undefined)?.Statement ?? []) as Stmt | Stmt[];
-  const all = Array.isArray(stmts) ? stmts : [stmts];
+  const all = statementsOf(policy);
   const root = `arn:${PARTITION}:iam::${accountId}:root`;
   const gaps: Record<string, unknown>[] = [];
   const serviceActions = ['kms:GenerateDataKey*', 'kms:Decrypt'];

@@ -11,7 +11,7 @@ import { iamNeeds, type IamNeed } from '../aws/iam.js';
 import { bucketRegion } from '../aws/lookups.js';
 import type { Inputs } from '../config/inputs.js';
 import { bucketNameFromArn, pipelineArns, type Names } from '../config/naming.js';
-import { keyPolicyGaps, laceworkPrincipal, parsePolicy } from './policies.js';
+import { keyPolicyGaps, laceworkPrincipal, list, parsePolicy, statementsOf } from './policies.js';
 
 export const PREFLIGHT_IAM: IamNeed[] = iamNeeds('any', `
   GetBucketLocationCommand  s3:GetBucketLocation @bucket | an existing bucket is this account’s and in the home region
@@ -20,19 +20,10 @@ export const PREFLIGHT_IAM: IamNeed[] = iamNeeds('any', `
   GetKeyPolicyCommand       kms:GetKeyPolicy             | a key of yours lets the pipeline use it
 `);
 
-interface Stmt {
-  Effect?: string;
-  Action?: string | string[];
-  Principal?: { AWS?: string | string[] } | string;
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
-
 /** Whether a trust policy lets `principal` assume the role with exactly this external ID. */
 export function trustsWithExternalId(trust: unknown, principal: string, externalId: string): { principal: boolean; externalId: boolean } {
-  const stmts = ((trust as { Statement?: Stmt | Stmt[] } | undefined)?.Statement ?? []) as Stmt | Stmt[];
-  const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const account = principal.split(':')[4] ?? '';
-  const allowing = (Array.isArray(stmts) ? stmts : [stmts]).filter(
+  const allowing = statementsOf(trust).filter(
     (s) =>
       s.Effect === 'Allow' &&
       list(s.Action).some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*') &&

@@ -30,7 +30,7 @@ import { DeleteTopicCommand, GetTopicAttributesCommand, ListSubscriptionsByTopic
 import { markFixture } from '../fakes/fault-proxy.js';
 import { requireMotoOrSkip } from '../fakes/moto.js';
 import { ACCOUNT, LW, fixtureConfig, runCli, startWorld, type CliRun, type World } from './world.js';
-import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, SCOPE, planArgs, seedThreeClusters, setupArgs, statusArgs, teardownArgs } from './fixtures.js';
+import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, SCOPE, planArgs, seedThreeClusters, setupArgs, statusArgs, teardownArgs, type SetupResource } from './fixtures.js';
 import { clusterLogging, counts, inventory, leftovers } from './inventory.js';
 
 interface Change {
@@ -56,16 +56,6 @@ interface PlanJson {
   resources: PlanResource[];
   conflicts: string[];
   error?: { code: string; message: string };
-}
-interface SetupResource {
-  kind: string;
-  id: string;
-  arn?: string;
-  region: string;
-  action: 'created' | 'changed' | 'kept' | 'deleted';
-  outcome?: string;
-  resourceId?: string;
-  deletionDate?: string;
 }
 interface SetupJson {
   status: string;

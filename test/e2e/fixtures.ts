@@ -125,6 +125,18 @@ export async function seedThreeClusters(world: World, opts: { edgeLogGroup?: boo
 // ---------------------------------------------------------------------------------------------------------
 
 /** The management account of a seeded organization (moto's default account). */
+/** One resource as setup and teardown report it in --json (DESIGN §2). */
+export interface SetupResource {
+  kind: string;
+  id: string;
+  arn?: string;
+  region: string;
+  action: 'created' | 'changed' | 'kept' | 'deleted';
+  outcome?: string;
+  resourceId?: string;
+  deletionDate?: string;
+}
+
 export const MANAGEMENT_ACCOUNT = ACCOUNT;
 
 /** The role the tool assumes in member accounts by default (DESIGN §8). */

@@ -13,7 +13,7 @@
  * Needs git (the commit must be in this clone's history) and npm (the registry, for `npm ci`); without
  * either the suite is skipped with one loud line, except in CI, where that is a failure.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -92,23 +92,6 @@ function previousVersion(): string {
   return bin;
 }
 
-/** Runs a bin (the previous version's) in the world, as runCli runs the current one. */
-function runBin(world: World, bin: string, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, json: <T,>() => JSON.parse(stdout) as T });
-    });
-  });
-}
-
 const moto = requireMotoOrSkip();
 const why = moto ? unbuildable() : undefined;
 if (why) {
@@ -142,7 +125,7 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
 
   it('setup re-run adopts it under its id (only the tightened role policies and the record written), the next makes 0 changes, teardown leaves nothing', async () => {
     // 1. The previous version sets it up.
-    const old = ok(await runBin(world, previous, setupArgs(world))).json<Json>();
+    const old = ok(await runCli(world, setupArgs(world), { bin: previous })).json<Json>();
     const id = old.deploymentId;
     const derived = createHash('sha256').update(`${ACCOUNT}:lw-eks-al`).digest('hex').slice(0, 8);
     expect(id).toMatch(/^[0-9a-f]{8}$/);
@@ -196,7 +179,7 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
 
   it('from another machine (no journal there, no record in AWS): plan and setup find it by its tagged roles and keep it under its id, never building a second; teardown from a third leaves nothing', async () => {
     await seedThreeClusters(world, { reset: true, edgeLogGroup: false });
-    const old = ok(await runBin(world, previous, setupArgs(world))).json<Json>();
+    const old = ok(await runCli(world, setupArgs(world), { bin: previous })).json<Json>();
     const id = old.deploymentId;
     const intgBefore = [...world.lw.integrations.keys()];
     const second = mkdtempSync(path.join(os.tmpdir(), 'fea-second-machine-'));
@@ -237,7 +220,7 @@ describe.runIf(moto && !why)('a deployment made by the previous version (random 
 
   it('teardown straight after the previous version’s setup (no re-run, no record in AWS) leaves nothing and restores logging as before', async () => {
     await seedThreeClusters(world, { reset: true, edgeLogGroup: false });
-    const id = ok(await runBin(world, previous, setupArgs(world))).json<Json>().deploymentId;
+    const id = ok(await runCli(world, setupArgs(world), { bin: previous })).json<Json>().deploymentId;
     expect(counts(await inventory(world, SCOPE, { withTagging: true }))).toEqual(ONE_OF_EACH);
     const td = ok(await runCli(world, teardownArgs(world, ['--yes']))).json<Json>();
     expect(td.deploymentId).toBe(id);

@@ -22,22 +22,12 @@ import { DescribeKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/clie
 import { DeleteBucketPolicyCommand, DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { markFixture, type RequestView } from '../fakes/fault-proxy.js';
 import { requireMotoOrSkip } from '../fakes/moto.js';
-import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, SCOPE, seedThreeClusters, setupArgs, teardownArgs } from './fixtures.js';
+import { AFTER_SETUP, BEFORE, HOME, ONE_OF_EACH, SCOPE, seedThreeClusters, setupArgs, teardownArgs, type SetupResource as Resource } from './fixtures.js';
 import { clusterLogging, counts, inventory, leftovers, settled } from './inventory.js';
 import { openTerminal, removeTerminalFiles, tmuxAvailable, type Terminal } from './pty.js';
 import { deleteRecordParameters, recordParameters } from './records.js';
 import { CLI, fixtureConfig, runCli, startWorld, type CliRun, type World } from './world.js';
 
-interface Resource {
-  kind: string;
-  id: string;
-  arn?: string;
-  region: string;
-  action: 'created' | 'changed' | 'kept' | 'deleted';
-  outcome?: string;
-  resourceId?: string;
-  deletionDate?: string;
-}
 interface Json {
   status: string;
   deploymentId?: string;

@@ -123,9 +123,10 @@ export interface CliRun {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function runCli(world: World, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliRun> {
+/** Runs the CLI (or `opts.bin`, another build of it) in the world; killed after `timeoutMs` (default 120 s). */
+export function runCli(world: World, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void; bin?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...world.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.bin ?? CLI, ...args], { env: { ...world.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
